@@ -1,0 +1,295 @@
+"""Numba-jitted inner loops shared across ``cs``.
+
+Every kernel here is private: the public functions in :mod:`cs.threshold`
+(and elsewhere) validate their input, allocate the outputs and call these.
+Each kernel has a plain-NumPy reference in ``tests/naive.py`` that the tests
+compare it with.
+
+Conventions
+-----------
+* Selection by magnitude works on the IEEE-754 bit patterns: with the sign bit
+  cleared, the unsigned integer order of the bits is the order of the
+  magnitudes (for finite values, -0.0 and +0.0 alike).  The radix selection
+  below therefore never compares floats and is exact.
+* Ties at the threshold are broken by the lowest index: among equal
+  magnitudes, the entries that come first (in C order) are kept.
+* An output array of size 0 means "not wanted": the kernel skips writing it.
+  This lets one compiled kernel produce values, a mask, or both.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+#: The numba flags used by every kernel, set in one place.  ``cache=True``
+#: writes the compiled code next to this module (``__pycache__``) so that a
+#: new process does not recompile; none of the kernels is ``parallel``.
+JIT = dict(nogil=True, cache=True)
+
+_RADIX_BITS = 16
+_N_BINS = 1 << _RADIX_BITS
+# Size of the strided sample that brackets the threshold in select_flat.
+_SAMPLE = 1 << 14
+
+
+@numba.njit(**JIT)
+def _keep_candidates(a, u, cand, n_cand, need, absmask, out, mask):
+    """Keep the ``need`` largest of the candidate entries ``cand[:n_cand]``.
+
+    ``cand`` lists indices in increasing order, so equal magnitudes at the
+    threshold are kept lowest index first.
+    """
+    want_out = out.size > 0
+    want_mask = mask.size > 0
+    if need == 0:
+        return
+    vals = np.empty(n_cand, dtype=u.dtype)
+    for j in range(n_cand):
+        vals[j] = u[cand[j]] & absmask
+    t_bits = np.partition(vals, n_cand - need)[n_cand - need]
+    n_gt = 0
+    for j in range(n_cand):
+        if vals[j] > t_bits:
+            n_gt += 1
+    ties = need - n_gt
+    for j in range(n_cand):
+        keep = vals[j] > t_bits
+        if vals[j] == t_bits and ties > 0:
+            keep = True
+            ties -= 1
+        if keep:
+            i = cand[j]
+            if want_out:
+                out[i] = a[i]
+            if want_mask:
+                mask[i] = True
+
+
+@numba.njit(**JIT)
+def _select_bracket(a, u, k, absmask, nonfinite, lo, hi, capacity, out, mask):
+    """One pass: keep entries above ``hi``, gather those in [lo, hi].
+
+    Returns the status: 0 done, -1 non-finite data, 1 the k-th largest
+    magnitude was not inside the bracket (or too many candidates).
+    """
+    n = a.size
+    want_out = out.size > 0
+    want_mask = mask.size > 0
+    cand = np.empty(capacity, dtype=np.int64)
+    n_cand = 0
+    above = 0
+    for i in range(n):
+        v = u[i] & absmask
+        if v > hi:
+            if v >= nonfinite:
+                return -1
+            above += 1
+            if want_out:
+                out[i] = a[i]
+            if want_mask:
+                mask[i] = True
+        else:
+            if want_out:
+                out[i] = 0
+            if want_mask:
+                mask[i] = False
+            if v >= lo:
+                if n_cand == capacity:
+                    return 1
+                cand[n_cand] = i
+                n_cand += 1
+    need = k - above
+    if need < 0 or need > n_cand:
+        return 1
+    _keep_candidates(a, u, cand, n_cand, need, absmask, out, mask)
+    return 0
+
+
+@numba.njit(**JIT)
+def _select_histogram(a, u, k, absmask, nonfinite, shift, out, mask):
+    """Radix selection: a 16-bit histogram pass, then one gathering pass."""
+    n = a.size
+    want_out = out.size > 0
+    want_mask = mask.size > 0
+    hist = np.zeros(_N_BINS, dtype=np.int64)
+    for i in range(n):
+        v = u[i] & absmask
+        if v >= nonfinite:
+            return -1
+        hist[v >> shift] += 1
+    above = 0
+    b = _N_BINS - 1
+    while above + hist[b] < k:
+        above += hist[b]
+        b -= 1
+    cand = np.empty(hist[b], dtype=np.int64)
+    c = 0
+    for i in range(n):
+        key = (u[i] & absmask) >> shift
+        keep = key > b
+        if want_out:
+            out[i] = a[i] if keep else 0
+        if want_mask:
+            mask[i] = keep
+        if key == b:
+            cand[c] = i
+            c += 1
+    _keep_candidates(a, u, cand, c, k - above, absmask, out, mask)
+    return 0
+
+
+@numba.njit(**JIT)
+def select_flat(a, u, k, absmask, nonfinite, shift, out, mask):
+    """Keep the ``k`` entries of largest magnitude of the 1-D array ``a``.
+
+    Parameters
+    ----------
+    a : 1-D float32/float64 array (C contiguous).
+    u : the same memory viewed as uint32/uint64.
+    k : int, 0 < k < a.size.
+    absmask : unsigned mask that clears the sign bit.
+    nonfinite : the bit pattern of +inf; magnitude bits >= it are inf/NaN.
+    shift : bits to drop so that ``(u & absmask) >> shift`` has 16 bits.
+    out : float array of a's size (or size 0): a where kept, 0 elsewhere.
+    mask : bool array of a's size (or size 0): True where kept.
+
+    Returns
+    -------
+    status : 0 on success, -1 if ``a`` holds a NaN or an infinity.
+
+    Notes
+    -----
+    A strided sample of ``_SAMPLE`` magnitudes brackets the k-th largest
+    magnitude (its order statistics, widened by four standard deviations of
+    the sample quantile); one pass then writes every entry above the bracket
+    and gathers those inside it, and the exact threshold among those comes
+    from ``np.partition``.  One read and one write of the data, against about
+    ten passes for the NumPy idiom.  When the bracket misses (adversarial or
+    heavily tied data) the exact radix selection of ``_select_histogram``
+    runs instead, so the result never depends on the sample.
+    """
+    n = a.size
+    if n >= 4 * _SAMPLE:
+        step = n // _SAMPLE
+        sample = np.empty(_SAMPLE, dtype=u.dtype)
+        for j in range(_SAMPLE):
+            sample[j] = u[j * step] & absmask
+        q = k / n
+        spread = 4.0 * np.sqrt(q * (1.0 - q) * _SAMPLE) + 8.0
+        pos = _SAMPLE * (1.0 - q)
+        i_lo = max(int(pos - spread), 0)
+        i_hi = min(int(pos + spread), _SAMPLE - 1)
+        lo = np.partition(sample, i_lo)[i_lo] if i_lo > 0 else u.dtype.type(0)
+        hi = np.partition(sample, i_hi)[i_hi]
+        if i_hi < _SAMPLE - 1:
+            capacity = int(1.5 * (i_hi - i_lo + 1) * (n / _SAMPLE)) + 64
+            status = _select_bracket(a, u, k, absmask, nonfinite, lo, hi, capacity, out, mask)
+            if status <= 0:
+                return status
+    return _select_histogram(a, u, k, absmask, nonfinite, shift, out, mask)
+
+
+@numba.njit(**JIT)
+def select_rows(a, mag, k, out, mask):
+    """Keep the ``k`` largest ``mag`` entries of every row of a 2-D array.
+
+    ``a`` (rows x L, any real or complex dtype) supplies the kept values,
+    ``mag`` (rows x L, float) the magnitudes compared; 0 <= k <= L.  Used for
+    top-k along an axis, per group of consecutive entries and N:M selection.
+    Ties are broken by the lowest index within the row.
+    """
+    rows, length = mag.shape
+    want_out = out.size > 0
+    want_mask = mask.size > 0
+    scratch = np.empty(length, dtype=mag.dtype)
+    taken = np.zeros(min(length, 16), dtype=np.bool_)
+    for r in range(rows):
+        if want_out:
+            for j in range(length):
+                out[r, j] = 0
+        if want_mask:
+            for j in range(length):
+                mask[r, j] = False
+        if k == 0:
+            continue
+        if length <= 16:
+            # small groups (N:M): k passes of an arg-max, ties to the lowest index
+            for j in range(length):
+                taken[j] = False
+            for _ in range(k):
+                best = -1
+                for j in range(length):
+                    if not taken[j] and (best < 0 or mag[r, j] > mag[r, best]):
+                        best = j
+                taken[best] = True
+                if want_out:
+                    out[r, best] = a[r, best]
+                if want_mask:
+                    mask[r, best] = True
+            continue
+        for j in range(length):
+            scratch[j] = mag[r, j]
+        t = np.partition(scratch, length - k)[length - k]
+        n_gt = 0
+        for j in range(length):
+            if mag[r, j] > t:
+                n_gt += 1
+        ties = k - n_gt
+        for j in range(length):
+            v = mag[r, j]
+            keep = v > t
+            if v == t and ties > 0:
+                keep = True
+                ties -= 1
+            if keep:
+                if want_out:
+                    out[r, j] = a[r, j]
+                if want_mask:
+                    mask[r, j] = True
+    return 0
+
+
+@numba.njit(**JIT)
+def soft(a, tau, level, out):
+    """out = sign(a) * min(max(|a| - tau, 0), level) on a flat real array.
+
+    ``level = inf`` is plain soft thresholding; ``tau = 0`` is clipping at
+    ``level``; both together are the clipped soft threshold of Price et al.
+    """
+    for i in range(a.size):
+        v = a[i]
+        if v > tau:
+            out[i] = min(v - tau, level)
+        elif v < -tau:
+            out[i] = max(v + tau, -level)
+        else:
+            out[i] = 0
+    return out
+
+
+@numba.njit(**JIT)
+def shifted_relu(a, tau, level, out):
+    """out = min(max(a - tau, 0), level) on a flat real array."""
+    for i in range(a.size):
+        v = a[i] - tau
+        out[i] = min(v, level) if v > 0 else 0
+    return out
+
+
+@numba.njit(**JIT)
+def hard_tau(a, tau, out):
+    """out = a where |a| > tau, else 0 (flat real array)."""
+    for i in range(a.size):
+        v = a[i]
+        out[i] = v if abs(v) > tau else 0
+    return out
+
+
+@numba.njit(**JIT)
+def all_finite(a):
+    """True when the flat real array holds no NaN and no infinity."""
+    for i in range(a.size):
+        if not np.isfinite(a[i]):
+            return False
+    return True

@@ -1,0 +1,5 @@
+"""Problem generators (``synthetic``) and, later, real data (``video``)."""
+
+from . import synthetic
+
+__all__ = ["synthetic"]

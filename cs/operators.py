@@ -1,0 +1,442 @@
+r"""Measurement operators :math:`\mathcal{A}: \mathbb{R}^{\text{input\_shape}} \to \mathbb{R}^p`.
+
+Every operator is a :class:`scipy.sparse.linalg.LinearOperator` of shape
+``(p, N)`` on flattened (C order) unknowns, so it composes with SciPy's
+solvers, and also offers the shaped maps ``forward(X)`` (``input_shape`` to
+``(p,)``) and ``adjoint(y)`` (``(p,)`` to ``input_shape``).  Operators whose
+rows are orthonormal (:math:`\mathcal{A}\mathcal{A}^* = I`) say so with
+``orthonormal_rows = True``; solvers use it (e.g. the exact projection onto
+``{X : A(X) = b}``).
+
+Factories
+---------
+gaussian, rademacher     dense i.i.d. matrices, entries of variance 1/p
+fjlt                     random signs, orthonormal DCT, p random rows (Tanner & Vary 2023)
+subsampled_dct           the same without the signs
+entry_sampling           p observed entries (matrix completion)
+sparse_expander          d nonzeros of 1/sqrt(d) per column (Berinde et al. 2008)
+identity                 p = N, every entry observed
+as_operator              an explicit matrix, or anything with matvec/rmatvec/shape
+
+References
+----------
+J. Tanner and S. Vary, "Compressed sensing of low-rank plus sparse matrices",
+Appl. Comput. Harmon. Anal. 64, 2023 (arXiv:2007.09457).
+N. Ailon and B. Chazelle, "The fast Johnson-Lindenstrauss transform and
+approximate nearest neighbors", SIAM J. Comput. 39(1), 2009.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import scipy.fft
+import scipy.sparse
+from scipy.sparse.linalg import LinearOperator
+
+from ._validation import as_rng, check_dtype, check_int, check_real
+
+__all__ = [
+    "MeasurementOperator", "DenseOperator", "DCTOperator", "EntrySampling",
+    "SparseMatrixOperator", "IdentityOperator", "WrappedOperator",
+    "gaussian", "rademacher", "fjlt", "subsampled_dct", "entry_sampling",
+    "sparse_expander", "identity", "as_operator", "dot_test",
+]
+
+
+def _check_shape(input_shape):
+    if isinstance(input_shape, (int, np.integer)):
+        input_shape = (input_shape,)
+    try:
+        shape = tuple(int(s) for s in input_shape)
+    except TypeError as err:
+        raise TypeError(f"input_shape must be an int or a tuple of ints, got {input_shape!r}") from err
+    if len(shape) not in (1, 2) or any(s < 1 for s in shape):
+        raise ValueError(f"input_shape must be (n,) or (m, n) with positive sizes, got {input_shape!r}")
+    return shape
+
+
+def _check_p(p, size):
+    return check_int(p, "p", low=1, high=size, high_what=f"the size of the unknown ({size})")
+
+
+class MeasurementOperator(LinearOperator):
+    """Base class: a linear map from ``input_shape`` to ``p`` measurements.
+
+    Subclasses implement ``_matvec`` and ``_rmatvec`` on flat vectors; the
+    shaped maps, the checks and the sparse-support shortcuts are here.
+
+    Attributes
+    ----------
+    input_shape : tuple
+        ``(n,)`` for vectors or ``(m, n)`` for matrices.
+    n_measurements : int
+        ``p``, the number of measurements.
+    orthonormal_rows : bool
+        True when :math:`\\mathcal{A}\\mathcal{A}^* = I`.
+    """
+
+    orthonormal_rows = False
+
+    def __init__(self, input_shape, n_measurements, dtype):
+        self.input_shape = _check_shape(input_shape)
+        self.n_measurements = int(n_measurements)
+        super().__init__(dtype=np.dtype(dtype), shape=(self.n_measurements, math.prod(self.input_shape)))
+
+    @property
+    def input_size(self):
+        return self.shape[1]
+
+    def forward(self, X):
+        """Measurements ``A(X)``, shape ``(p,)``; ``X`` of ``input_shape`` (or flat)."""
+        X = np.asarray(X)
+        if X.shape != self.input_shape and X.shape != (self.input_size,):
+            raise ValueError(f"X has shape {X.shape} but the operator expects input_shape "
+                             f"{self.input_shape}")
+        return self._matvec(X.reshape(-1))
+
+    def adjoint(self, y):
+        """The adjoint ``A*(y)``, shaped as ``input_shape``."""
+        y = np.asarray(y)
+        if y.shape != (self.n_measurements,):
+            raise ValueError(f"y has shape {y.shape} but the operator makes "
+                             f"{self.n_measurements} measurements")
+        return self._rmatvec(y).reshape(self.input_shape)
+
+    def forward_sparse(self, values, support):
+        """``A(x)`` for ``x`` zero off the flat indices ``support``.
+
+        Subclasses with a cheaper restricted product (an explicit matrix
+        costs ``p * len(support)``, not ``p * N``) override this.
+        """
+        x = np.zeros(self.input_size, dtype=np.result_type(self.dtype, values))
+        x[support] = values
+        return self._matvec(x)
+
+    def adjoint_at(self, y, support):
+        """The entries ``support`` of ``A*(y)`` (flat indices)."""
+        return self._rmatvec(y)[support]
+
+    def __repr__(self):
+        return (f"<{type(self).__name__}: input_shape={self.input_shape}, "
+                f"p={self.n_measurements}, dtype={self.dtype}>")
+
+
+def _available_memory():
+    """Bytes of memory available now (MemAvailable on Linux, else physical)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+def _check_dense_fits(p, size, dtype, what):
+    need = p * size * np.dtype(dtype).itemsize
+    have = _available_memory()
+    if need > 0.8 * have:
+        raise MemoryError(f"a dense {what} operator of {p} x {size} {np.dtype(dtype)} entries needs "
+                          f"{need / 2**30:.1f} GiB but only {have / 2**30:.1f} GiB is available; use a "
+                          "fast operator (fjlt, subsampled_dct, entry_sampling, sparse_expander)")
+
+
+class DenseOperator(MeasurementOperator):
+    """An explicit ``p x N`` matrix ``M`` acting on the flattened unknown."""
+
+    def __init__(self, matrix, input_shape=None):
+        matrix = np.asarray(matrix)
+        if matrix.ndim != 2:
+            raise ValueError(f"matrix must be 2-D, got shape {matrix.shape}")
+        if matrix.dtype.kind not in "fc":
+            matrix = matrix.astype(np.float64)
+        input_shape = (matrix.shape[1],) if input_shape is None else _check_shape(input_shape)
+        if math.prod(input_shape) != matrix.shape[1]:
+            raise ValueError(f"input_shape {input_shape} has {math.prod(input_shape)} entries but the "
+                             f"matrix has {matrix.shape[1]} columns")
+        self.matrix = matrix
+        super().__init__(input_shape, matrix.shape[0], matrix.dtype)
+
+    def _matvec(self, x):
+        return self.matrix @ np.ravel(x)
+
+    def _rmatvec(self, y):
+        return self.matrix.T.conj() @ np.ravel(y)
+
+    def _matmat(self, X):
+        return self.matrix @ X
+
+    def _rmatmat(self, Y):
+        return self.matrix.T.conj() @ Y
+
+    def forward_sparse(self, values, support):
+        return self.matrix[:, support] @ values
+
+    def adjoint_at(self, y, support):
+        return self.matrix[:, support].T.conj() @ y
+
+
+def _dense_random(kind, p, input_shape, rng, dtype):
+    input_shape = _check_shape(input_shape)
+    size = math.prod(input_shape)
+    p = _check_p(p, size)
+    dtype = check_dtype(dtype)
+    _check_dense_fits(p, size, dtype, kind)
+    rng = as_rng(rng)
+    scale = dtype.type(1.0 / math.sqrt(p))
+    if kind == "gaussian":
+        matrix = rng.standard_normal((p, size), dtype=dtype)
+    else:
+        matrix = (2 * rng.integers(0, 2, size=(p, size), dtype=np.int8) - 1).astype(dtype)
+    matrix *= scale
+    return DenseOperator(matrix, input_shape)
+
+
+def gaussian(p, input_shape, *, rng=None, dtype=np.float64):
+    """Dense Gaussian operator, i.i.d. entries N(0, 1/p), so E||A x||^2 = ||x||^2."""
+    return _dense_random("gaussian", p, input_shape, rng, dtype)
+
+
+def rademacher(p, input_shape, *, rng=None, dtype=np.float64):
+    """Dense Rademacher (Bernoulli ±1) operator scaled by 1/sqrt(p)."""
+    return _dense_random("rademacher", p, input_shape, rng, dtype)
+
+
+class DCTOperator(MeasurementOperator):
+    r"""Subsampled orthonormal DCT, optionally after random signs (the FJLT).
+
+    :math:`\mathcal{A}(X) = P_\Omega\, C\, D\, \operatorname{vec}(X)` with
+    :math:`D` a diagonal of random signs (or the identity), :math:`C` the
+    orthonormal DCT-II of length ``N`` and :math:`P_\Omega` the restriction to
+    ``p`` random rows.  Never forms a matrix: ``O(N log N)`` per product.  Its
+    rows are orthonormal, :math:`\mathcal{A}\mathcal{A}^* = I`, and
+    :math:`E\|\mathcal{A}x\|^2 = (p/N)\|x\|^2`.
+    """
+
+    orthonormal_rows = True
+
+    def __init__(self, p, input_shape, *, signs=True, rng=None, dtype=np.float64):
+        input_shape = _check_shape(input_shape)
+        size = math.prod(input_shape)
+        p = _check_p(p, size)
+        dtype = check_dtype(dtype)
+        rng = as_rng(rng)
+        self.rows = np.sort(rng.choice(size, size=p, replace=False))
+        self.signs = (2.0 * rng.integers(0, 2, size=size) - 1).astype(dtype) if signs else None
+        super().__init__(input_shape, p, dtype)
+
+    def _matvec(self, x):
+        x = np.ravel(x)
+        z = x * self.signs if self.signs is not None else np.array(x, dtype=np.result_type(x, self.dtype))
+        z = scipy.fft.dct(z, type=2, norm="ortho", overwrite_x=True)
+        return z[self.rows]
+
+    def _rmatvec(self, y):
+        y = np.ravel(y)
+        z = np.zeros(self.input_size, dtype=np.result_type(y, self.dtype))
+        z[self.rows] = y
+        z = scipy.fft.idct(z, type=2, norm="ortho", overwrite_x=True)
+        if self.signs is not None:
+            z *= self.signs
+        return z
+
+
+def fjlt(p, input_shape, *, rng=None, dtype=np.float64):
+    """Fast Johnson-Lindenstrauss transform: signs, orthonormal DCT, p random rows.
+
+    The fast operator of Tanner & Vary (2023); see :class:`DCTOperator`.
+    """
+    return DCTOperator(p, input_shape, signs=True, rng=rng, dtype=dtype)
+
+
+def subsampled_dct(p, input_shape, *, rng=None, dtype=np.float64):
+    """p random rows of the orthonormal DCT (no random signs)."""
+    return DCTOperator(p, input_shape, signs=False, rng=rng, dtype=dtype)
+
+
+class EntrySampling(MeasurementOperator):
+    """Observe ``p`` entries of the unknown chosen uniformly without replacement."""
+
+    orthonormal_rows = True
+
+    def __init__(self, p, input_shape, *, rng=None, dtype=np.float64):
+        input_shape = _check_shape(input_shape)
+        size = math.prod(input_shape)
+        p = _check_p(p, size)
+        self.rows = np.sort(as_rng(rng).choice(size, size=p, replace=False))
+        super().__init__(input_shape, p, check_dtype(dtype))
+
+    def _matvec(self, x):
+        return np.ravel(x)[self.rows]
+
+    def _rmatvec(self, y):
+        z = np.zeros(self.input_size, dtype=np.result_type(y, self.dtype))
+        z[self.rows] = np.ravel(y)
+        return z
+
+    def forward_sparse(self, values, support):
+        x = np.zeros(self.input_size, dtype=np.result_type(values, self.dtype))
+        x[support] = values
+        return x[self.rows]
+
+
+def entry_sampling(p, input_shape, *, rng=None, dtype=np.float64):
+    """Matrix completion: observe p entries chosen uniformly at random."""
+    return EntrySampling(p, input_shape, rng=rng, dtype=dtype)
+
+
+class SparseMatrixOperator(MeasurementOperator):
+    """A ``scipy.sparse`` matrix acting on the flattened unknown."""
+
+    def __init__(self, matrix, input_shape=None):
+        matrix = scipy.sparse.csr_array(matrix)
+        input_shape = (matrix.shape[1],) if input_shape is None else _check_shape(input_shape)
+        if math.prod(input_shape) != matrix.shape[1]:
+            raise ValueError(f"input_shape {input_shape} has {math.prod(input_shape)} entries but the "
+                             f"matrix has {matrix.shape[1]} columns")
+        self.matrix = matrix
+        self._matrix_t = matrix.T.tocsr()
+        super().__init__(input_shape, matrix.shape[0], matrix.dtype)
+
+    def _matvec(self, x):
+        return self.matrix @ np.ravel(x)
+
+    def _rmatvec(self, y):
+        return self._matrix_t @ np.ravel(y)
+
+    def forward_sparse(self, values, support):
+        return self.matrix[:, support] @ values
+
+
+def sparse_expander(p, input_shape, d=8, *, rng=None, dtype=np.float64):
+    """Sparse expander: each column has ``d`` nonzeros equal to 1/sqrt(d).
+
+    The rows of each column are distinct and uniform; the columns then have
+    unit norm.  (Berinde, Gilbert, Indyk, Karloff & Strauss 2008.)
+    """
+    input_shape = _check_shape(input_shape)
+    size = math.prod(input_shape)
+    p = _check_p(p, size)
+    d = check_int(d, "d", low=1, high=p, high_what=f"p ({p})")
+    dtype = check_dtype(dtype)
+    rng = as_rng(rng)
+    rows = rng.integers(0, p, size=(size, d))
+    # redraw the columns that picked a row twice until every column's rows are distinct
+    while True:
+        srt = np.sort(rows, axis=1)
+        bad = np.flatnonzero((srt[:, 1:] == srt[:, :-1]).any(axis=1)) if d > 1 else np.array([], int)
+        if bad.size == 0:
+            break
+        rows[bad] = rng.integers(0, p, size=(bad.size, d))
+    cols = np.repeat(np.arange(size), d)
+    vals = np.full(size * d, 1.0 / math.sqrt(d), dtype=dtype)
+    matrix = scipy.sparse.csc_array((vals, (rows.ravel(), cols)), shape=(p, size))
+    return SparseMatrixOperator(matrix, input_shape)
+
+
+class IdentityOperator(MeasurementOperator):
+    """Every entry observed: p = N, A = I."""
+
+    orthonormal_rows = True
+
+    def __init__(self, input_shape, dtype=np.float64):
+        input_shape = _check_shape(input_shape)
+        super().__init__(input_shape, math.prod(input_shape), check_dtype(dtype))
+
+    def _matvec(self, x):
+        return np.array(np.ravel(x))
+
+    def _rmatvec(self, y):
+        return np.array(np.ravel(y))
+
+    def forward_sparse(self, values, support):
+        x = np.zeros(self.input_size, dtype=np.result_type(values, self.dtype))
+        x[support] = values
+        return x
+
+
+def identity(input_shape, *, dtype=np.float64):
+    """The identity: full observation (robust PCA as a measurement problem)."""
+    return IdentityOperator(input_shape, dtype=dtype)
+
+
+class WrappedOperator(MeasurementOperator):
+    """Any object with ``matvec``, ``rmatvec`` and ``shape`` (SciPy, PyLops)."""
+
+    def __init__(self, op, input_shape=None):
+        self.op = op
+        n = int(op.shape[1])
+        input_shape = (n,) if input_shape is None else _check_shape(input_shape)
+        if math.prod(input_shape) != n:
+            raise ValueError(f"input_shape {input_shape} has {math.prod(input_shape)} entries but the "
+                             f"operator acts on {n}")
+        super().__init__(input_shape, int(op.shape[0]), getattr(op, "dtype", np.float64))
+
+    def _matvec(self, x):
+        return np.ravel(self.op.matvec(np.ravel(x)))
+
+    def _rmatvec(self, y):
+        return np.ravel(self.op.rmatvec(np.ravel(y)))
+
+
+def as_operator(A, input_shape=None):
+    """Return ``A`` as a :class:`MeasurementOperator`.
+
+    Accepts an operator of this module (returned as is, or checked against
+    ``input_shape``), a dense or ``scipy.sparse`` matrix, or any object with
+    ``matvec``, ``rmatvec`` and ``shape``.  ``input_shape`` defaults to the
+    flat vector ``(N,)``.
+    """
+    if isinstance(A, MeasurementOperator):
+        if input_shape is not None and _check_shape(input_shape) != A.input_shape:
+            if math.prod(_check_shape(input_shape)) != A.input_size:
+                raise ValueError(f"the operator acts on input_shape {A.input_shape}, not {input_shape}")
+        return A
+    if scipy.sparse.issparse(A):
+        return SparseMatrixOperator(A, input_shape)
+    if isinstance(A, np.ndarray):
+        return DenseOperator(A, input_shape)
+    if all(hasattr(A, attr) for attr in ("matvec", "rmatvec", "shape")):
+        return WrappedOperator(A, input_shape)
+    if isinstance(A, (list, tuple)):
+        return DenseOperator(np.asarray(A), input_shape)
+    raise TypeError("A must be a MeasurementOperator, a matrix, or an object with matvec, rmatvec "
+                    f"and shape; got {type(A).__name__}")
+
+
+def dot_test(A, *, rng=None, rtol=None, return_values=False):
+    r"""Check the adjoint: :math:`\langle A x, y\rangle = \langle x, A^* y\rangle`.
+
+    Draws Gaussian ``x`` and ``y`` from ``rng`` and compares the two inner
+    products with a tolerance relative to the larger of their magnitudes.
+
+    Parameters
+    ----------
+    A : operator (anything :func:`as_operator` accepts)
+    rtol : float, optional
+        Default 1e-4 for float32 operators and 1e-10 for float64.
+    return_values : bool
+        Also return the two inner products.
+
+    Returns
+    -------
+    passed : bool  (and ``(lhs, rhs)`` if ``return_values``)
+    """
+    A = as_operator(A)
+    rng = as_rng(rng)
+    if rtol is None:
+        rtol = 1e-4 if A.dtype == np.float32 else 1e-10
+    rtol = check_real(rtol, "rtol", low=0.0)
+    x = rng.standard_normal(A.input_size).astype(A.dtype)
+    y = rng.standard_normal(A.n_measurements).astype(A.dtype)
+    lhs = float(np.vdot(A.matvec(x), y).real)
+    rhs = float(np.vdot(x, A.rmatvec(y)).real)
+    passed = abs(lhs - rhs) <= rtol * max(abs(lhs), abs(rhs))
+    return (passed, (lhs, rhs)) if return_values else passed

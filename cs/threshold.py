@@ -1,0 +1,350 @@
+"""The shared thresholding core of ``cs``.
+
+Every projection the package uses lives here, once: keep-the-k-largest (hard
+thresholding / top-k) over a whole array, along an axis, per group of
+consecutive entries and N:M; the magnitude threshold for a target density and
+hard thresholding at it; soft thresholding, the shifted ReLU, clipping and
+their compositions; rank-r truncation by exact or randomised SVD, and singular
+value soft thresholding.  NIHT/NAHT, robust PCA, the RIC searches, layered
+thresholding, the sparsity-inducing activations and the pruning masks all call
+these functions.
+
+Semantics shared by every selection
+-----------------------------------
+* Magnitude is ``|x|`` (the modulus for complex input).
+* Ties at the threshold are broken by the lowest index (C order), so results
+  are deterministic.
+* ``k = 0`` keeps nothing and ``k = size`` keeps everything.
+* The output has the input's dtype (float32 stays float32).
+* NaN or infinity raises ``ValueError``; so does ``k`` above the size.
+
+References
+----------
+T. Blumensath and M. E. Davies, "Normalized iterative hard thresholding:
+guaranteed stability and performance", IEEE J. Sel. Topics Signal Process.
+4(2), 2010.
+N. Halko, P.-G. Martinsson and J. A. Tropp, "Finding structure with
+randomness", SIAM Review 53(2), 2011.
+I. Price, N. Daultry Ball, S. C. H. Lam, A. C. Jones and J. Tanner, "Deep
+neural network initialization with sparsity inducing activations", ICLR 2024.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _kernels
+from ._validation import (as_rng, check_array, check_axis, check_choice, check_int,
+                          check_real, is_all_finite)
+
+__all__ = [
+    "hard", "top_k_mask", "support", "nm", "tau_for_density", "hard_tau",
+    "soft", "shifted_relu", "clip", "LowRank", "truncate_rank",
+    "randomized_svd", "svt",
+]
+
+_UINT = {np.dtype(np.float32): (np.uint32, np.uint32(0x7FFFFFFF), np.uint32(0x7F800000), 15),
+         np.dtype(np.float64): (np.uint64, np.uint64(0x7FFFFFFFFFFFFFFF),
+                                np.uint64(0x7FF0000000000000), 47)}
+_EMPTY_BOOL = np.zeros(0, dtype=bool)
+
+
+def _select(x, k, axis, group_size, want_values, want_mask, name="k"):
+    """Validate and run the top-k kernels; return (values or None, mask or None)."""
+    x = check_array(x, "x", finite=False)
+    if axis is None and group_size is None:
+        k = check_int(k, name, low=0, high=x.size, high_what=f"the number of entries of x ({x.size})")
+        return _select_flat(x, k, want_values, want_mask)
+    if x.ndim == 0:
+        raise ValueError("x must have at least one dimension when axis or group_size is given")
+    axis = check_axis(-1 if axis is None else axis, x.ndim)
+    moved = np.moveaxis(x, axis, -1)
+    length = moved.shape[-1]
+    if group_size is not None:
+        group_size = check_int(group_size, "group_size", low=1)
+        if length % group_size:
+            raise ValueError(f"group_size={group_size} does not divide the length {length} of axis {axis}")
+        k = check_int(k, name, low=0, high=group_size, high_what=f"group_size ({group_size})")
+        rows = np.ascontiguousarray(moved).reshape(-1, group_size)
+    else:
+        k = check_int(k, name, low=0, high=length, high_what=f"the length of axis {axis} ({length})")
+        rows = np.ascontiguousarray(moved).reshape(-1, max(length, 1))
+    if not is_all_finite(rows):
+        raise ValueError("x contains NaN or infinity")
+    mag = np.abs(rows)
+    out = np.empty_like(rows) if want_values else np.zeros((0, 0), rows.dtype)
+    mask = np.empty(rows.shape, bool) if want_mask else np.zeros((0, 0), bool)
+    if rows.size:
+        _kernels.select_rows(rows, mag, k, out, mask)
+
+    def back(arr):
+        return np.moveaxis(arr.reshape(moved.shape), -1, axis)
+    return (back(out) if want_values else None), (back(mask) if want_mask else None)
+
+
+def _select_flat(x, k, want_values, want_mask):
+    flat = np.ascontiguousarray(x).reshape(-1)
+    n = flat.size
+    if k in (0, n):
+        if not is_all_finite(flat):
+            raise ValueError("x contains NaN or infinity")
+        values = (flat.copy() if k else np.zeros_like(flat)).reshape(x.shape)
+        mask = np.full(x.shape, bool(k))
+        return (values if want_values else None), (mask if want_mask else None)
+    if flat.dtype.kind == "c":
+        # complex: select on the modulus, then pick the values
+        _, mask = _select_flat(np.abs(flat), k, False, True)
+        values = np.where(mask, flat, 0).reshape(x.shape) if want_values else None
+        return values, (mask.reshape(x.shape) if want_mask else None)
+    uint, absmask, nonfinite, shift = _UINT[flat.dtype]
+    out = np.empty_like(flat) if want_values else np.zeros(0, flat.dtype)
+    mask = np.empty(n, bool) if want_mask else _EMPTY_BOOL
+    status = _kernels.select_flat(flat, flat.view(uint), k, absmask, nonfinite, shift, out, mask)
+    if status != 0:
+        raise ValueError("x contains NaN or infinity")
+    return (out.reshape(x.shape) if want_values else None), (mask.reshape(x.shape) if want_mask else None)
+
+
+def hard(x, k, *, axis=None, group_size=None, return_mask=False):
+    r"""Keep the ``k`` entries of largest magnitude, zero the rest.
+
+    This is the Euclidean projection :math:`H_k(x)` onto the ``k``-sparse
+    vectors used by IHT/NIHT (Blumensath & Davies 2010), the top-k mask of
+    magnitude pruning and one layer of layered thresholding.
+
+    Parameters
+    ----------
+    x : array_like
+        Real or complex array of any shape.
+    k : int
+        How many entries to keep: over the whole array (``axis=None``), along
+        ``axis`` (per row / per column), or per group of ``group_size``
+        consecutive entries along ``axis`` (default the last axis).
+    axis : int, optional
+        Select independently in every 1-D slice along this axis.
+    group_size : int, optional
+        Select ``k`` of every ``group_size`` consecutive entries along
+        ``axis``; ``group_size`` must divide that axis' length.
+    return_mask : bool
+        Also return the boolean mask of the kept entries.
+
+    Returns
+    -------
+    values : ndarray
+        ``x`` where kept, zero elsewhere; same shape and dtype as ``x``.
+    mask : ndarray of bool, only if ``return_mask``.
+
+    Examples
+    --------
+    >>> hard([3., -5., 1., 5.], 2)
+    array([ 0., -5.,  0.,  5.])
+    >>> hard([[1., 4.], [3., 2.]], 1, axis=1)
+    array([[0., 4.],
+           [3., 0.]])
+    """
+    values, mask = _select(x, k, axis, group_size, True, return_mask)
+    return (values, mask) if return_mask else values
+
+
+def top_k_mask(x, k, *, axis=None, group_size=None):
+    """Boolean mask of the ``k`` largest magnitudes (see :func:`hard`)."""
+    return _select(x, k, axis, group_size, False, True)[1]
+
+
+def support(x, k, *, axis=None):
+    """Indices of the ``k`` largest magnitudes, in increasing order.
+
+    With ``axis=None`` the flat (C order) indices, shape ``(k,)``; with an
+    axis, an integer array shaped like ``x`` with ``k`` along ``axis``.
+    """
+    mask = top_k_mask(x, k, axis=axis)
+    if axis is None:
+        return np.flatnonzero(mask)
+    axis = check_axis(axis, mask.ndim)
+    moved = np.moveaxis(mask, axis, -1)
+    rows = moved.reshape(-1, moved.shape[-1])
+    cols = np.nonzero(rows)[1].reshape(moved.shape[:-1] + (k,))
+    return np.moveaxis(cols, -1, axis)
+
+
+def nm(x, n, m, *, axis=-1, return_mask=False):
+    """N:M selection: keep the ``n`` largest of every ``m`` consecutive entries.
+
+    The structured sparsity of N:M pruning (e.g. 2:4, as supported by sparse
+    tensor cores); ``m`` must divide the length of ``axis``.
+    """
+    m = check_int(m, "m", low=1)
+    return hard(x, check_int(n, "n", low=0, high=m, high_what=f"m ({m})"), axis=axis,
+                group_size=m, return_mask=return_mask)
+
+
+def tau_for_density(x, density):
+    """The magnitude threshold that leaves a fraction ``density`` of entries.
+
+    Returns ``tau`` such that ``hard_tau(x, tau)`` keeps the
+    ``k = round(density * x.size)`` entries of largest magnitude (fewer when
+    magnitudes tie at ``tau``): ``tau`` is the ``(k+1)``-th largest magnitude,
+    and 0 when ``k = x.size``.
+    """
+    x = check_array(x, "x")
+    density = check_real(density, "density", low=0.0, high=1.0)
+    k = int(round(density * x.size))
+    if k >= x.size:
+        return 0.0
+    mag = np.abs(x).reshape(-1)
+    return float(np.partition(mag, x.size - 1 - k)[x.size - 1 - k])
+
+
+def _elementwise(kernel, x, *params):
+    x = check_array(x, "x", allow_complex=False)
+    flat = np.ascontiguousarray(x).reshape(-1)
+    out = np.empty_like(flat)
+    kernel(flat, *[flat.dtype.type(p) for p in params], out)
+    return out.reshape(x.shape)
+
+
+def _check_tau(tau):
+    return check_real(tau, "tau", low=0.0)
+
+
+def _check_level(level):
+    if level is None:
+        return np.inf
+    return check_real(level, "level", low=0.0, low_open=True)
+
+
+def hard_tau(x, tau):
+    """Hard thresholding at a magnitude: ``x`` where ``|x| > tau``, else 0."""
+    tau = _check_tau(tau)
+    x = check_array(x, "x")
+    if x.dtype.kind == "c":
+        return np.where(np.abs(x) > tau, x, 0)
+    return _elementwise(_kernels.hard_tau, x, tau)
+
+
+def soft(x, tau, *, level=None):
+    r"""Soft thresholding :math:`\operatorname{sign}(x)\max(|x| - \tau, 0)`.
+
+    The proximal map of :math:`\tau\|x\|_1`.  With ``level`` the output
+    magnitude is clipped at ``level``: the clipped soft threshold of Price et
+    al. (ICLR 2024).  Complex input shrinks the modulus and keeps the phase.
+    """
+    tau = _check_tau(tau)
+    level = _check_level(level)
+    x = check_array(x, "x")
+    if x.dtype.kind == "c":
+        mag = np.abs(x)
+        shrunk = np.minimum(np.maximum(mag - tau, 0), level)
+        return np.where(mag > 0, x * (shrunk / np.where(mag > 0, mag, 1)), 0).astype(x.dtype)
+    return _elementwise(_kernels.soft, x, tau, level)
+
+
+def shifted_relu(x, tau, *, level=None):
+    r"""Shifted ReLU :math:`\max(x - \tau, 0)`, clipped at ``level`` if given.
+
+    With ``level = m`` this is :math:`\min(\max(x - \tau, 0), m)`, the clipped
+    shifted ReLU of Price et al. (ICLR 2024).
+    """
+    return _elementwise(_kernels.shifted_relu, x, _check_tau(tau), _check_level(level))
+
+
+def clip(x, level):
+    """Clip magnitudes at ``level``: ``sign(x) * min(|x|, level)``."""
+    return soft(x, 0.0, level=check_real(level, "level", low=0.0, low_open=True))
+
+
+class LowRank(NamedTuple):
+    """A rank-r matrix ``X = U @ diag(s) @ Vt`` with its factors."""
+
+    X: np.ndarray
+    U: np.ndarray
+    s: np.ndarray
+    Vt: np.ndarray
+
+    @property
+    def rank(self):
+        return self.s.size
+
+
+def _product(U, s, Vt):
+    return (U * s) @ Vt
+
+
+def _check_matrix(X, name="X"):
+    return check_array(X, name, ndim=2)
+
+
+def randomized_svd(X, r, *, n_oversamples=10, n_power_iter=2, rng=None, _checked=False):
+    """Rank-r approximate SVD by randomised subspace iteration.
+
+    Algorithm 4.4 of Halko, Martinsson & Tropp (2011): sample the range with
+    a Gaussian test matrix of ``r + n_oversamples`` columns, refine with
+    ``n_power_iter`` QR-orthonormalised power iterations, and take the exact
+    SVD of the small projected matrix.
+
+    Returns
+    -------
+    U : (m, r), s : (r,), Vt : (r, n)
+    """
+    if not _checked:
+        X = _check_matrix(X)
+        r = check_int(r, "r", low=0, high=min(X.shape), high_what=f"min(m, n) of X, shape {X.shape}")
+    n_oversamples = check_int(n_oversamples, "n_oversamples", low=0)
+    n_power_iter = check_int(n_power_iter, "n_power_iter", low=0)
+    rng = as_rng(rng)
+    m, n = X.shape
+    width = min(r + n_oversamples, m, n)
+    omega = rng.standard_normal((n, width)).astype(X.dtype, copy=False)
+    Q, _ = np.linalg.qr(X @ omega)
+    for _ in range(n_power_iter):
+        Z, _ = np.linalg.qr(X.conj().T @ Q)
+        Q, _ = np.linalg.qr(X @ Z)
+    Ub, s, Vt = np.linalg.svd(Q.conj().T @ X, full_matrices=False)
+    return (Q @ Ub[:, :r]), s[:r], Vt[:r]
+
+
+def truncate_rank(X, r, *, method="auto", n_oversamples=10, n_power_iter=2, rng=None):
+    """Best rank-``r`` approximation of ``X`` (Eckart-Young), with its factors.
+
+    Parameters
+    ----------
+    X : (m, n) array_like
+    r : int, 0 <= r <= min(m, n)
+    method : {"auto", "exact", "randomized"}
+        ``"exact"`` uses the thin SVD (LAPACK gesdd); ``"randomized"`` the
+        subspace iteration of :func:`randomized_svd`; ``"auto"`` chooses the
+        randomised one when ``r`` is small against ``min(m, n)``.
+
+    Returns
+    -------
+    LowRank
+        ``X`` (the product, X's dtype), ``U``, ``s`` and ``Vt``.
+    """
+    X = _check_matrix(X)
+    r = check_int(r, "r", low=0, high=min(X.shape), high_what=f"min(m, n) of X, shape {X.shape}")
+    method = check_choice(method, "method", {"auto", "exact", "randomized"})
+    if method == "auto":
+        method = "randomized" if min(X.shape) >= 200 and 4 * (r + n_oversamples) < min(X.shape) else "exact"
+    if method == "exact":
+        U, s, Vt = np.linalg.svd(X, full_matrices=False)
+        U, s, Vt = U[:, :r], s[:r], Vt[:r]
+    else:
+        U, s, Vt = randomized_svd(X, r, n_oversamples=n_oversamples, n_power_iter=n_power_iter,
+                                  rng=rng, _checked=True)
+    return LowRank(_product(U, s, Vt).astype(X.dtype, copy=False), U, s, Vt)
+
+
+def svt(X, tau):
+    r"""Singular value soft thresholding :math:`U \max(\Sigma - \tau, 0) V^*`.
+
+    The proximal map of :math:`\tau\|X\|_*` (Cai, Candès & Shen 2010).
+    Returns a :class:`LowRank` holding only the singular values above ``tau``.
+    """
+    X = _check_matrix(X)
+    tau = _check_tau(tau)
+    U, s, Vt = np.linalg.svd(X, full_matrices=False)
+    r = int(np.count_nonzero(s > tau))
+    U, s, Vt = U[:, :r], s[:r] - tau, Vt[:r]
+    return LowRank(_product(U, s, Vt).astype(X.dtype, copy=False), U, s, Vt)
