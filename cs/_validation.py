@@ -22,8 +22,8 @@ def check_int(value, name, *, low=None, high=None, high_what=None):
     if low is not None and value < low:
         raise ValueError(f"{name}={value} must be >= {low}")
     if high is not None and value > high:
-        what = f" ({high_what})" if high_what else ""
-        raise ValueError(f"{name}={value} exceeds {high}{what}")
+        bound = f"{high_what} ({high})" if high_what else str(high)
+        raise ValueError(f"{name}={value} exceeds {bound}")
     return value
 
 
@@ -139,4 +139,4 @@ def check_rank(rank, shape, name="rank"):
 def check_sparsity(sparsity, size, name="sparsity"):
     """A number of nonzeros in [0, size]."""
     return check_int(sparsity, name, low=0, high=size,
-                     high_what=f"the number of entries of the unknown ({size})")
+                     high_what="the number of entries of the unknown")

@@ -55,7 +55,7 @@ def _select(x, k, axis, group_size, want_values, want_mask, name="k"):
     """Validate and run the top-k kernels; return (values or None, mask or None)."""
     x = check_array(x, "x", finite=False)
     if axis is None and group_size is None:
-        k = check_int(k, name, low=0, high=x.size, high_what=f"the number of entries of x ({x.size})")
+        k = check_int(k, name, low=0, high=x.size, high_what="the number of entries of x")
         return _select_flat(x, k, want_values, want_mask)
     if x.ndim == 0:
         raise ValueError("x must have at least one dimension when axis or group_size is given")
@@ -66,10 +66,10 @@ def _select(x, k, axis, group_size, want_values, want_mask, name="k"):
         group_size = check_int(group_size, "group_size", low=1)
         if length % group_size:
             raise ValueError(f"group_size={group_size} does not divide the length {length} of axis {axis}")
-        k = check_int(k, name, low=0, high=group_size, high_what=f"group_size ({group_size})")
+        k = check_int(k, name, low=0, high=group_size, high_what="group_size")
         rows = np.ascontiguousarray(moved).reshape(-1, group_size)
     else:
-        k = check_int(k, name, low=0, high=length, high_what=f"the length of axis {axis} ({length})")
+        k = check_int(k, name, low=0, high=length, high_what=f"the length of axis {axis}")
         rows = np.ascontiguousarray(moved).reshape(-1, max(length, 1))
     if not is_all_finite(rows):
         raise ValueError("x contains NaN or infinity")
@@ -176,7 +176,7 @@ def nm(x, n, m, *, axis=-1, return_mask=False):
     tensor cores); ``m`` must divide the length of ``axis``.
     """
     m = check_int(m, "m", low=1)
-    return hard(x, check_int(n, "n", low=0, high=m, high_what=f"m ({m})"), axis=axis,
+    return hard(x, check_int(n, "n", low=0, high=m, high_what="m"), axis=axis,
                 group_size=m, return_mask=return_mask)
 
 

@@ -1,5 +1,7 @@
 """Recovery algorithms; every one returns a :class:`SolveResult`."""
 
+from .naht import naht
+from .niht import niht
 from .result import MESSAGES, SolveResult, Status
 
-__all__ = ["SolveResult", "Status", "MESSAGES"]
+__all__ = ["SolveResult", "Status", "MESSAGES", "niht", "naht"]

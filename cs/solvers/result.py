@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from .._validation import check_int, check_real
 
-__all__ = ["SolveResult", "Status", "MESSAGES", "Recorder", "StoppingRule"]
+__all__ = ["SolveResult", "Status", "MESSAGES", "Recorder", "StoppingRule", "Iterate", "default_tol"]
 
 
 class Status:
@@ -166,3 +167,18 @@ class Recorder:
         return SolveResult(x=x, L=L, S=S, n_iter=n_iter, converged=status in CONVERGED,
                            status=status, reason=MESSAGES[status], history=history,
                            solver=solver, info=info or {})
+
+
+class Iterate(NamedTuple):
+    """What a ``callback`` sees after every iteration (return True to stop)."""
+
+    n_iter: int
+    x: np.ndarray
+    L: np.ndarray | None
+    S: np.ndarray | None
+    residual: float
+
+
+def default_tol(dtype):
+    """The default relative-residual tolerance for a working precision."""
+    return 1e-5 if np.dtype(dtype) == np.float32 else 1e-9

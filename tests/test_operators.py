@@ -1,0 +1,122 @@
+import numpy as np
+import pytest
+import scipy.fft
+import scipy.sparse
+from scipy.sparse.linalg import LinearOperator, aslinearoperator, lsqr
+
+from cs import operators as ops
+
+FACTORIES = {
+    "gaussian": lambda shape, dtype: ops.gaussian(30, shape, rng=1, dtype=dtype),
+    "rademacher": lambda shape, dtype: ops.rademacher(30, shape, rng=2, dtype=dtype),
+    "fjlt": lambda shape, dtype: ops.fjlt(30, shape, rng=3, dtype=dtype),
+    "dct": lambda shape, dtype: ops.subsampled_dct(30, shape, rng=4, dtype=dtype),
+    "entries": lambda shape, dtype: ops.entry_sampling(30, shape, rng=5, dtype=dtype),
+    "expander": lambda shape, dtype: ops.sparse_expander(30, shape, 4, rng=6, dtype=dtype),
+    "identity": lambda shape, dtype: ops.identity(shape, dtype=dtype),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+@pytest.mark.parametrize("shape", [(72,), (8, 9)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_operator_passes_the_dot_test(name, shape, dtype):
+    A = FACTORIES[name](shape, dtype)
+    assert A.input_shape == shape
+    assert A.shape == (A.n_measurements, 72)
+    for seed in range(3):
+        passed, (lhs, rhs) = ops.dot_test(A, rng=seed, return_values=True)
+        assert passed, (lhs, rhs)
+    X = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    y = A.forward(X)
+    assert y.shape == (A.n_measurements,)
+    assert A.adjoint(y).shape == shape
+    assert A.forward(X).dtype == dtype and A.adjoint(y).dtype == dtype
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+def test_forward_agrees_with_the_explicit_matrix(name):
+    A = FACTORIES[name]((6, 12), np.float64)
+    M = np.column_stack([A.matvec(e) for e in np.eye(72)])
+    x = np.random.default_rng(1).standard_normal(72)
+    np.testing.assert_allclose(A.matvec(x), M @ x, atol=1e-12)
+    np.testing.assert_allclose(A.rmatvec(A.matvec(x)), M.T @ (M @ x), atol=1e-12)
+    support = np.array([3, 10, 40, 71])
+    np.testing.assert_allclose(A.forward_sparse(x[support], support), M[:, support] @ x[support], atol=1e-12)
+    np.testing.assert_allclose(A.adjoint_at(M @ x, support), (M.T @ (M @ x))[support], atol=1e-12)
+    if A.orthonormal_rows:
+        np.testing.assert_allclose(M @ M.T, np.eye(A.n_measurements), atol=1e-12)
+
+
+def test_fjlt_is_signs_dct_rows():
+    A = ops.fjlt(20, (4, 16), rng=7)
+    x = np.random.default_rng(2).standard_normal((4, 16))
+    expected = scipy.fft.dct(x.ravel() * A.signs, norm="ortho")[A.rows]
+    np.testing.assert_allclose(A.forward(x), expected, atol=1e-12)
+    assert len(np.unique(A.rows)) == 20 and set(np.unique(A.signs)) == {-1.0, 1.0}
+
+
+def test_gaussian_and_rademacher_scaling():
+    A = ops.gaussian(400, 500, rng=0)
+    assert abs(A.matrix.var() - 1 / 400) < 0.02 / 400
+    B = ops.rademacher(100, 50, rng=0)
+    np.testing.assert_allclose(np.abs(B.matrix), 0.1)
+    assert ops.gaussian(10, 20, rng=3).matrix.tobytes() == ops.gaussian(10, 20, rng=3).matrix.tobytes()
+
+
+def test_expander_columns_have_d_distinct_entries():
+    A = ops.sparse_expander(20, 200, d=5, rng=0)
+    M = A.matrix.toarray()
+    assert ((M != 0).sum(axis=0) == 5).all()
+    np.testing.assert_allclose(M[M != 0], 1 / np.sqrt(5))
+
+
+def test_linear_operator_interoperability():
+    A = ops.fjlt(40, (8, 8), rng=0)
+    assert isinstance(A, LinearOperator)
+    x = np.random.default_rng(0).standard_normal(64)
+    np.testing.assert_allclose((A.T @ (A @ x)), A.rmatvec(A.matvec(x)))
+    # an over-determined dense system solved by SciPy's lsqr through our operator
+    G = ops.gaussian(80, 20, rng=1)
+    z = np.random.default_rng(1).standard_normal(20)
+    sol = lsqr(G, G.matvec(z), atol=1e-12, btol=1e-12)[0]
+    np.testing.assert_allclose(sol, z, atol=1e-8)
+    # wrapping SciPy operators and matrices
+    M = np.random.default_rng(2).standard_normal((5, 6))
+    for obj in (M, aslinearoperator(M), scipy.sparse.csr_array(M)):
+        W = ops.as_operator(obj, (2, 3))
+        assert W.input_shape == (2, 3)
+        np.testing.assert_allclose(W.forward(np.arange(6.0).reshape(2, 3)), M @ np.arange(6.0))
+        assert ops.dot_test(W, rng=0)
+
+
+def test_dot_test_catches_a_wrong_adjoint():
+    M = np.random.default_rng(0).standard_normal((5, 7))
+    wrong = LinearOperator((5, 7), matvec=lambda x: M @ x, rmatvec=lambda y: 1.01 * (M.T @ y),
+                           dtype=np.float64)
+    assert not ops.dot_test(wrong, rng=0)
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match=r"p=101 exceeds the size of the unknown \(100\)"):
+        ops.fjlt(101, (10, 10))
+    with pytest.raises(ValueError, match="input_shape"):
+        ops.gaussian(3, (2, 0))
+    with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+        ops.gaussian(3, 5, dtype=np.int32)
+    A = ops.fjlt(5, (3, 4), rng=0)
+    with pytest.raises(ValueError, match=r"X has shape \(4, 3\) but the operator expects input_shape \(3, 4\)"):
+        A.forward(np.ones((4, 3)))
+    with pytest.raises(ValueError, match="y has shape"):
+        A.adjoint(np.ones(4))
+    with pytest.raises(ValueError, match="input_shape"):
+        ops.as_operator(np.ones((3, 5)), (2, 3))
+    with pytest.raises(TypeError, match="A must be"):
+        ops.as_operator("not an operator")
+    with pytest.raises(TypeError, match="rng"):
+        ops.fjlt(3, 5, rng="seed")
+
+
+def test_dense_operator_too_large_for_memory_is_refused():
+    with pytest.raises(MemoryError, match="GiB"):
+        ops.gaussian(10**6, (1000, 1000))

@@ -1,0 +1,211 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from cs import threshold as T
+
+import naive
+
+FLOATS = st.sampled_from([np.float32, np.float64])
+
+
+def finite_arrays(max_side=40, ndim=1):
+    # small integers as values produce many ties, which is the hard case
+    elems = st.one_of(st.integers(-4, 4).map(float),
+                      st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, width=32))
+    shape = hnp.array_shapes(min_dims=ndim, max_dims=ndim, min_side=1, max_side=max_side)
+    return hnp.arrays(np.float64, shape, elements=elems)
+
+
+@settings(max_examples=150, deadline=None)
+@given(x=finite_arrays(), dtype=FLOATS, data=st.data())
+def test_hard_flat_matches_reference(x, dtype, data):
+    x = x.astype(dtype)
+    k = data.draw(st.integers(0, x.size))
+    values, mask = T.hard(x, k, return_mask=True)
+    ref_values, ref_mask = naive.keep_largest(x, k)
+    assert values.dtype == dtype
+    np.testing.assert_array_equal(mask, ref_mask)
+    np.testing.assert_array_equal(values, ref_values)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [70_000, 300_001])
+def test_hard_large_paths_match_reference(dtype, n):
+    # large inputs take the sampled-bracket path; heavy ties force the histogram fallback
+    rng = np.random.default_rng(n)
+    for x in (rng.standard_normal(n), rng.integers(-3, 4, n).astype(float),
+              np.concatenate([np.zeros(n - 5), [1, -1, 1, 2, -2]]), rng.standard_cauchy(n)):
+        x = x.astype(dtype)
+        for k in (1, n // 10, n // 2, n - 1):
+            values, mask = T.hard(x, k, return_mask=True)
+            ref_values, ref_mask = naive.keep_largest(x, k)
+            np.testing.assert_array_equal(mask, ref_mask)
+            np.testing.assert_array_equal(values, ref_values)
+            assert mask.sum() == k
+
+
+@settings(max_examples=80, deadline=None)
+@given(x=finite_arrays(max_side=12, ndim=2), data=st.data())
+def test_hard_along_axis_matches_reference(x, data):
+    axis = data.draw(st.sampled_from([0, 1, -1]))
+    k = data.draw(st.integers(0, x.shape[axis]))
+    values, mask = T.hard(x, k, axis=axis, return_mask=True)
+    moved = np.moveaxis(x, axis, -1)
+    ref_v, ref_m = naive.keep_largest_rows(moved.reshape(-1, moved.shape[-1]), k)
+    np.testing.assert_array_equal(values, np.moveaxis(ref_v.reshape(moved.shape), -1, axis))
+    np.testing.assert_array_equal(mask, np.moveaxis(ref_m.reshape(moved.shape), -1, axis))
+    assert (mask.sum(axis=axis) == k).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(1, 6), groups=st.integers(1, 6), m=st.sampled_from([1, 2, 4, 8, 32]),
+       data=st.data(), dtype=FLOATS)
+def test_nm_matches_reference(rows, groups, m, data, dtype):
+    n = data.draw(st.integers(0, m))
+    x = data.draw(hnp.arrays(np.float64, (rows, groups * m), elements=st.integers(-3, 3).map(float)))
+    x = x.astype(dtype)
+    values, mask = T.nm(x, n, m, return_mask=True)
+    ref_v, ref_m = naive.keep_largest_rows(x.reshape(-1, m), n)
+    np.testing.assert_array_equal(mask, ref_m.reshape(x.shape))
+    np.testing.assert_array_equal(values, ref_v.reshape(x.shape))
+    assert values.dtype == dtype
+
+
+def test_hard_small_examples_and_ties():
+    np.testing.assert_array_equal(T.hard([3.0, -5.0, 1.0, 5.0], 2), [0, -5, 0, 5])
+    # ties at the threshold: the lowest index wins, deterministically
+    np.testing.assert_array_equal(T.top_k_mask([1.0, 2.0, 2.0, 2.0], 2), [False, True, True, False])
+    np.testing.assert_array_equal(T.support([1.0, 1.0, 1.0, 1.0], 3), [0, 1, 2])
+    x = np.arange(12.0).reshape(3, 4)
+    np.testing.assert_array_equal(T.support(x, 2, axis=1), [[2, 3]] * 3)
+    np.testing.assert_array_equal(T.support(x, 1, axis=0), [[2, 2, 2, 2]])
+
+
+def test_k_zero_keeps_nothing_and_k_size_keeps_everything():
+    x = np.array([[1.0, -2.0], [3.0, 0.5]])
+    assert not T.hard(x, 0).any()
+    assert not T.top_k_mask(x, 0, axis=1).any()
+    np.testing.assert_array_equal(T.hard(x, 4), x)
+    np.testing.assert_array_equal(T.hard(x, 2, axis=1), x)
+    assert T.top_k_mask(x, 4).all()
+
+
+def test_complex_uses_modulus():
+    x = np.array([3 + 4j, -6, 1j, 0.5 - 0.5j])
+    values = T.hard(x, 2)
+    np.testing.assert_array_equal(values, [3 + 4j, -6, 0, 0])
+    assert values.dtype == np.complex128
+    np.testing.assert_array_equal(T.hard(x[None, :], 1, axis=1), [[0, -6, 0, 0]])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("n", [10, 100_000])
+def test_non_finite_raises(bad, n):
+    x = np.ones(n)
+    x[n // 2] = bad
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        T.hard(x, 3)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        T.hard(x.reshape(-1, 5), 1, axis=1)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        T.soft(x, 0.1)
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match=r"k=5 exceeds the number of entries of x \(4\)"):
+        T.hard(np.ones(4), 5)
+    with pytest.raises(ValueError, match="k=-1"):
+        T.hard(np.ones(4), -1)
+    with pytest.raises(TypeError, match="k must be an integer"):
+        T.hard(np.ones(4), 1.5)
+    with pytest.raises(ValueError, match="group_size=3 does not divide"):
+        T.hard(np.ones(8), 1, group_size=3)
+    with pytest.raises(ValueError, match="axis=2"):
+        T.hard(np.ones((2, 2)), 1, axis=2)
+    with pytest.raises(ValueError, match=r"n=3 exceeds m \(2\)"):
+        T.nm(np.ones(8), 3, 2)
+    with pytest.raises(ValueError, match="tau"):
+        T.soft(np.ones(3), -1.0)
+    with pytest.raises(ValueError, match="level"):
+        T.clip(np.ones(3), 0.0)
+    with pytest.raises(ValueError, match="density"):
+        T.tau_for_density(np.ones(3), 1.5)
+    with pytest.raises(ValueError, match=r"r=4 exceeds min\(m, n\)"):
+        T.truncate_rank(np.ones((3, 5)), 4)
+    with pytest.raises(ValueError, match="X must have 2"):
+        T.truncate_rank(np.ones(3), 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=finite_arrays(), dtype=FLOATS, tau=st.floats(0, 5), level=st.one_of(st.none(), st.floats(0.1, 5)))
+def test_elementwise_kernels_match_reference(x, dtype, tau, level):
+    x = x.astype(dtype)
+    lev = np.inf if level is None else level
+    rtol = 1e-6 if dtype == np.float32 else 1e-12
+    for got, ref in ((T.soft(x, tau, level=level), naive.soft(x, dtype(tau), dtype(lev))),
+                     (T.shifted_relu(x, tau, level=level), naive.shifted_relu(x, dtype(tau), dtype(lev))),
+                     (T.hard_tau(x, tau), naive.hard_tau(x, dtype(tau)))):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, ref.astype(dtype), rtol=rtol, atol=rtol * (1 + np.abs(x).max()))
+
+
+def test_soft_is_prox_of_l1_and_complex_keeps_phase():
+    x = np.array([3.0, -0.5, -2.0])
+    np.testing.assert_allclose(T.soft(x, 1.0), [2.0, 0.0, -1.0])
+    np.testing.assert_allclose(T.clip(x, 1.0), [1.0, -0.5, -1.0])
+    np.testing.assert_allclose(T.soft(x, 1.0, level=1.5), [1.5, 0.0, -1.0])
+    np.testing.assert_allclose(T.shifted_relu(x, 1.0, level=1.5), [1.5, 0.0, 0.0])
+    z = np.array([3 + 4j, 0.1j])
+    np.testing.assert_allclose(T.soft(z, 1.0), [(3 + 4j) * 4 / 5, 0])
+
+
+def test_tau_for_density_and_hard_tau():
+    x = np.array([0.1, -4.0, 2.0, 3.0, -1.0])
+    tau = T.tau_for_density(x, 0.4)  # keep 2 of 5
+    assert tau == 2.0
+    np.testing.assert_array_equal(T.hard_tau(x, tau), [0, -4, 0, 3, 0])
+    assert T.tau_for_density(x, 1.0) == 0.0
+    assert np.count_nonzero(T.hard_tau(x, T.tau_for_density(x, 0.0))) == 0
+
+
+@pytest.mark.parametrize("method", ["exact", "randomized"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_truncate_rank_recovers_low_rank_and_is_eckart_young(method, dtype):
+    rng = np.random.default_rng(3)
+    M = (rng.standard_normal((60, 4)) @ rng.standard_normal((4, 50))).astype(dtype)
+    low = T.truncate_rank(M, 4, method=method, rng=0)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    assert low.X.dtype == dtype
+    assert np.linalg.norm(low.X - M) <= tol * np.linalg.norm(M)
+    np.testing.assert_allclose(low.U.T @ low.U, np.eye(4), atol=tol)
+    # on a full-rank matrix the error is the tail of the singular values
+    N = rng.standard_normal((40, 30)).astype(dtype)
+    s = np.linalg.svd(N.astype(np.float64), compute_uv=False)
+    low = T.truncate_rank(N, 5, method="exact")
+    np.testing.assert_allclose(np.linalg.norm(N - low.X), np.sqrt((s[5:] ** 2).sum()), rtol=1e-4)
+    np.testing.assert_allclose(low.s, s[:5], rtol=1e-4)
+
+
+def test_randomized_svd_with_decaying_spectrum_and_seed():
+    rng = np.random.default_rng(1)
+    U, _ = np.linalg.qr(rng.standard_normal((300, 300)))
+    V, _ = np.linalg.qr(rng.standard_normal((250, 250)))
+    s = 2.0 ** -np.arange(250)
+    M = (U[:, :250] * s) @ V.T
+    a = T.truncate_rank(M, 10, method="randomized", rng=5)
+    b = T.truncate_rank(M, 10, method="randomized", rng=5)
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_allclose(a.s, s[:10], rtol=1e-8)
+
+
+def test_svt_is_prox_of_nuclear_norm():
+    rng = np.random.default_rng(0)
+    M = rng.standard_normal((8, 6))
+    U, s, Vt = np.linalg.svd(M, full_matrices=False)
+    out = T.svt(M, s[2])
+    assert out.rank == 2
+    np.testing.assert_allclose(out.X, (U[:, :2] * (s[:2] - s[2])) @ Vt[:2], atol=1e-12)
+    assert T.svt(M, s[0] + 1).rank == 0
