@@ -54,7 +54,7 @@ def sparse_vector(n, k, *, values="gaussian", rng=None, dtype=np.float64):
     for l1 and the one of the Donoho-Tanner phase transition).
     """
     n = check_int(n, "n", low=1)
-    k = check_int(k, "k", low=0, high=n, high_what=f"n ({n})")
+    k = check_int(k, "k", low=0, high=n, high_what="n")
     values = check_choice(values, "values", {"gaussian", "sign"})
     dtype = check_dtype(dtype)
     rng = as_rng(rng)
@@ -67,7 +67,7 @@ def sparse_vector(n, k, *, values="gaussian", rng=None, dtype=np.float64):
 def low_rank(shape, r, *, rng=None, dtype=np.float64):
     """A rank-``r`` matrix ``P @ Q.T`` with i.i.d. N(0, 1) factors."""
     m, n = _check_shape2(shape)
-    r = check_int(r, "r", low=0, high=min(m, n), high_what=f"min(m, n) ({min(m, n)})")
+    r = check_int(r, "r", low=0, high=min(m, n), high_what="min(m, n)")
     dtype = check_dtype(dtype)
     rng = as_rng(rng)
     P = rng.standard_normal((m, r))
@@ -78,7 +78,7 @@ def low_rank(shape, r, *, rng=None, dtype=np.float64):
 def sparse_matrix(shape, s, *, scale=1.0, rng=None, dtype=np.float64):
     """An ``s``-sparse matrix, nonzeros uniform in ``[-scale, scale]``, random positions."""
     m, n = _check_shape2(shape)
-    s = check_int(s, "s", low=0, high=m * n, high_what=f"m * n ({m * n})")
+    s = check_int(s, "s", low=0, high=m * n, high_what="m * n")
     scale = check_real(scale, "scale", low=0.0)
     dtype = check_dtype(dtype)
     rng = as_rng(rng)
