@@ -293,3 +293,28 @@ def all_finite(a):
         if not np.isfinite(a[i]):
             return False
     return True
+
+
+@numba.njit(**JIT)
+def columns_matvec(M, cols, vals, out):
+    """out += M[:, cols] @ vals without copying the columns (M Fortran-ordered)."""
+    m = M.shape[0]
+    for j in range(cols.size):
+        c = cols[j]
+        v = vals[j]
+        for i in range(m):
+            out[i] += M[i, c] * v
+    return out
+
+
+@numba.njit(**JIT)
+def columns_rmatvec(M, cols, y, out):
+    """out = M[:, cols].T @ y without copying the columns (M Fortran-ordered)."""
+    m = M.shape[0]
+    for j in range(cols.size):
+        c = cols[j]
+        acc = 0.0
+        for i in range(m):
+            acc += M[i, c] * y[i]
+        out[j] = acc
+    return out

@@ -36,6 +36,7 @@ import scipy.fft
 import scipy.sparse
 from scipy.sparse.linalg import LinearOperator
 
+from . import _kernels
 from ._validation import as_rng, check_dtype, check_int, check_real
 
 __all__ = [
@@ -176,10 +177,23 @@ class DenseOperator(MeasurementOperator):
     def _rmatmat(self, Y):
         return self.matrix.T.conj() @ Y
 
+    def _fast_columns(self, *arrays):
+        # the numba kernels read Fortran-ordered real columns in place: p k work, no copy
+        return (self.matrix.flags.f_contiguous and self.matrix.dtype.kind == "f"
+                and all(np.asarray(a).dtype.kind == "f" for a in arrays))
+
     def forward_sparse(self, values, support):
+        support = np.asarray(support, dtype=np.int64)
+        if self._fast_columns(values):
+            out = np.zeros(self.n_measurements, dtype=np.result_type(self.dtype, values))
+            return _kernels.columns_matvec(self.matrix, support, np.asarray(values), out)
         return self.matrix[:, support] @ values
 
     def adjoint_at(self, y, support):
+        support = np.asarray(support, dtype=np.int64)
+        if self._fast_columns(y):
+            out = np.empty(support.size, dtype=np.result_type(self.dtype, y))
+            return _kernels.columns_rmatvec(self.matrix, support, np.asarray(y), out)
         return self.matrix[:, support].T.conj() @ y
 
 
@@ -191,10 +205,12 @@ def _dense_random(kind, p, input_shape, rng, dtype):
     _check_dense_fits(p, size, dtype, kind)
     rng = as_rng(rng)
     scale = dtype.type(1.0 / math.sqrt(p))
+    # drawn as (N, p) and transposed: a Fortran-ordered p x N matrix whose
+    # columns are contiguous, so products restricted to a support are cheap
     if kind == "gaussian":
-        matrix = rng.standard_normal((p, size), dtype=dtype)
+        matrix = rng.standard_normal((size, p), dtype=dtype).T
     else:
-        matrix = (2 * rng.integers(0, 2, size=(p, size), dtype=np.int8) - 1).astype(dtype)
+        matrix = (2 * rng.integers(0, 2, size=(size, p), dtype=np.int8) - 1).astype(dtype).T
     matrix *= scale
     return DenseOperator(matrix, input_shape)
 

@@ -14,6 +14,9 @@ FACTORIES = {
     "entries": lambda shape, dtype: ops.entry_sampling(30, shape, rng=5, dtype=dtype),
     "expander": lambda shape, dtype: ops.sparse_expander(30, shape, 4, rng=6, dtype=dtype),
     "identity": lambda shape, dtype: ops.identity(shape, dtype=dtype),
+    # an explicit C-ordered matrix takes the gather path of forward_sparse/adjoint_at
+    "matrix": lambda shape, dtype: ops.as_operator(
+        np.random.default_rng(7).standard_normal((30, 72)).astype(dtype), shape),
 }
 
 

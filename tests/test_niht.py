@@ -1,0 +1,123 @@
+import numpy as np
+import pytest
+
+from cs import operators as ops
+from cs.datasets.synthetic import low_rank_problem, ls_problem, sparse_problem
+from cs.metrics import relative_error
+from cs.solvers import Status, naht, niht
+
+
+def test_sparse_recovery_inside_the_region_19_of_20():
+    recovered = 0
+    for seed in range(20):
+        prob = sparse_problem(1024, 0.5, 0.1, rng=seed)
+        res = niht(prob.A, prob.b, sparsity=prob.sparsity)
+        recovered += relative_error(res.x, prob.x) < 1e-6 and res.converged
+    assert recovered >= 19
+
+
+def test_sparse_failure_outside_the_region_is_clean():
+    for seed in range(3):
+        prob = sparse_problem(1024, 0.5, 0.6, rng=seed)
+        res = niht(prob.A, prob.b, sparsity=prob.sparsity, max_iter=300)
+        assert not res.converged
+        assert res.status in (Status.STALLED, Status.MAX_ITER) and res.reason
+        assert relative_error(res.x, prob.x) > 1e-2
+
+
+def test_sparse_histories_errors_and_callback():
+    prob = sparse_problem(400, 0.5, 0.1, rng=1)
+    seen = []
+    res = niht(prob.A, prob.b, sparsity=prob.sparsity, X_true=prob.x,
+               callback=lambda it: seen.append(it.n_iter))
+    h = res.history
+    assert len(h["residual"]) == len(h["time"]) == len(h["error_X"]) == res.n_iter + 1
+    assert seen == list(range(1, res.n_iter + 1))
+    assert h["error_X"][-1] < 1e-8 and np.all(np.diff(h["time"]) >= 0)
+    assert np.count_nonzero(res.x) == prob.sparsity
+    stopped = niht(prob.A, prob.b, sparsity=prob.sparsity, callback=lambda it: it.n_iter == 3)
+    assert stopped.status == Status.CALLBACK and stopped.n_iter == 3 and not stopped.converged
+
+
+def test_sparse_float32_stays_float32():
+    prob = sparse_problem(512, 0.5, 0.1, rng=0, dtype=np.float32)
+    res = niht(prob.A, prob.b, sparsity=prob.sparsity)
+    assert res.x.dtype == np.float32 and res.converged
+    assert relative_error(res.x, prob.x) < 1e-4
+
+
+def test_sparse_with_matrix_free_operator():
+    prob = sparse_problem(1024, 0.5, 0.1, operator="dct", rng=0)
+    res = niht(prob.A, prob.b, sparsity=prob.sparsity)
+    assert relative_error(res.x, prob.x) < 1e-6
+
+
+def test_low_rank_recovery_gaussian():
+    prob = low_rank_problem((100, 100), 0.4, 0.25, operator="gaussian", rng=0)
+    assert prob.rank == 5
+    res = niht(prob.A, prob.b, rank=5, X_true=prob.x)
+    assert res.converged and relative_error(res.X, prob.x) < 1e-6
+    assert np.linalg.matrix_rank(res.X, tol=1e-6 * np.linalg.norm(res.X)) == 5
+
+
+def test_low_rank_failure_is_clean():
+    prob = low_rank_problem((40, 40), 0.2, 0.95, operator="fjlt", rng=0)
+    res = niht(prob.A, prob.b, rank=prob.rank, max_iter=200)
+    assert not res.converged and res.reason
+
+
+@pytest.fixture(scope="module")
+def ls_gaussian():
+    return ls_problem((100, 100), 0.5, 0.1, 0.1, operator="gaussian", rng=11)
+
+
+@pytest.mark.parametrize("operator", ["fjlt", "gaussian"])
+@pytest.mark.parametrize("solver", ["accaltproj", "godec", "naht"])
+def test_ls_recovery(operator, solver, ls_gaussian):
+    prob = ls_gaussian if operator == "gaussian" else ls_problem((100, 100), 0.5, 0.1, 0.1, rng=3)
+    truth = dict(X_true=prob.x, L_true=prob.L, S_true=prob.S)
+    if solver == "naht":
+        res = naht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity, **truth)
+    else:
+        res = niht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity, projection=solver, **truth)
+    assert res.converged, res
+    assert relative_error(res.X, prob.x) < 1e-4
+    assert relative_error(res.L, prob.L) < 1e-4 and relative_error(res.S, prob.S) < 1e-4
+    assert np.count_nonzero(res.S) <= prob.sparsity
+    assert res.history["error_L"][-1] < 1e-4
+    assert set(res.info["seconds"]) >= {"operator", "projection", "other"}
+
+
+def test_ls_failure_outside_the_region_is_clean():
+    prob = ls_problem((40, 40), 0.3, 0.4, 0.4, rng=0)
+    for res in (niht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity, max_iter=100),
+                naht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity, max_iter=100)):
+        assert not res.converged and res.reason
+        assert relative_error(res.X, prob.x) > 1e-3
+
+
+def test_bad_input_is_named():
+    prob = sparse_problem(64, 0.5, 0.1, rng=0)
+    with pytest.raises(ValueError, match="b has 31 entries but the operator makes 32 measurements"):
+        niht(prob.A, prob.b[:-1], sparsity=3)
+    with pytest.raises(ValueError, match=r"sparsity=65 exceeds the number of entries of the unknown \(64\)"):
+        niht(prob.A, prob.b, sparsity=65)
+    with pytest.raises(ValueError, match="give sparsity"):
+        niht(prob.A, prob.b)
+    with pytest.raises(ValueError, match="rank needs a matrix unknown"):
+        niht(prob.A, prob.b, rank=2)
+    bad = prob.b.copy()
+    bad[0] = np.nan
+    with pytest.raises(ValueError, match="b contains NaN"):
+        niht(prob.A, bad, sparsity=3)
+    A = ops.fjlt(50, (10, 10), rng=0)
+    with pytest.raises(ValueError, match=r"rank=11 exceeds min\(m, n\)"):
+        niht(A, np.ones(50), rank=11)
+    with pytest.raises(ValueError, match=r"rank=11 exceeds min\(m, n\)"):
+        naht(A, np.ones(50), rank=11, sparsity=3)
+    with pytest.raises(ValueError, match="projection must be one of"):
+        niht(A, np.ones(50), rank=1, sparsity=2, projection="svd")
+    with pytest.raises(ValueError, match="input_shape"):
+        niht(ops.as_operator(np.ones((5, 12)), (3, 5)), np.ones(5), rank=1)
+    with pytest.raises(ValueError, match="max_iter"):
+        niht(A, np.ones(50), rank=1, max_iter=0)
