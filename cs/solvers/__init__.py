@@ -3,5 +3,6 @@
 from .naht import naht
 from .niht import niht
 from .result import MESSAGES, SolveResult, Status
+from .rpca import LSSplit, project_ls, rpca
 
-__all__ = ["SolveResult", "Status", "MESSAGES", "niht", "naht"]
+__all__ = ["SolveResult", "Status", "MESSAGES", "niht", "naht", "rpca", "project_ls", "LSSplit"]
