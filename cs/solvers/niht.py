@@ -101,9 +101,9 @@ class _LSModel:
     """Rank-r plus s-sparse matrices: the projection is robust PCA."""
 
     def __init__(self, A, r, s, method, inner_tol, inner_max_iter, rng):
-        from . import rpca  # imported here: robust PCA is only needed for L+S
+        from .rpca import project_ls  # imported here: robust PCA is only needed for L+S
 
-        self.project_ls = rpca.project_ls
+        self.project_ls = project_ls
         self.A, self.r, self.s, self.method = A, r, s, method
         self.inner_tol, self.inner_max_iter, self.rng = inner_tol, inner_max_iter, rng
         self.outer_residual = 1.0
