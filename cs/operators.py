@@ -155,7 +155,7 @@ class DenseOperator(MeasurementOperator):
     def __init__(self, matrix, input_shape=None):
         matrix = np.asarray(matrix)
         if matrix.ndim != 2:
-            raise ValueError(f"matrix must be 2-D, got shape {matrix.shape}")
+            raise ValueError(f"A must be a 2-D matrix, got shape {matrix.shape}")
         if matrix.dtype.kind not in "fc":
             matrix = matrix.astype(np.float64)
         input_shape = (matrix.shape[1],) if input_shape is None else _check_shape(input_shape)

@@ -1,8 +1,10 @@
 """Recovery algorithms; every one returns a :class:`SolveResult`."""
 
+from .greedy import cosamp, htp, iht, l1, omp
 from .naht import naht
 from .niht import niht
 from .result import MESSAGES, SolveResult, Status
 from .rpca import LSSplit, project_ls, rpca
 
-__all__ = ["SolveResult", "Status", "MESSAGES", "niht", "naht", "rpca", "project_ls", "LSSplit"]
+__all__ = ["SolveResult", "Status", "MESSAGES", "niht", "naht", "rpca", "project_ls", "LSSplit",
+           "iht", "htp", "cosamp", "omp", "l1"]

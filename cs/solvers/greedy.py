@@ -1,0 +1,555 @@
+r"""Classic sparse-recovery baselines: IHT, HTP, CoSaMP, OMP and basis pursuit.
+
+Each solver recovers a ``k``-sparse unknown :math:`x` from measurements
+:math:`b = \mathcal{A}x` and returns a :class:`~cs.solvers.result.SolveResult`:
+
+========  ==============================================================  =========================
+solver    one iteration                                                   reference
+========  ==============================================================  =========================
+iht       :math:`x \leftarrow H_k(x + \mu\mathcal{A}^*(b - \mathcal{A}x))`  Blumensath & Davies 2009
+htp       support of that point, then least squares on it                  Foucart 2011
+cosamp    2k-proxy merged with supp(x), least squares, prune to k          Needell & Tropp 2009
+omp       add the column most correlated with the residual, least squares  Pati et al. 1993
+l1        :math:`\min \|x\|_1` s.t. :math:`\mathcal{A}x = b` as one LP      Chen, Donoho & Saunders 1998
+========  ==============================================================  =========================
+
+They share one signature, ``f(A, b, sparsity, *, tol, max_iter, x0,
+callback, X_true)`` (``callback`` receives a :class:`~cs.solvers.result.Iterate`
+after every iteration and may return True to stop), and the iterative ones
+share one loop (:func:`_iterate`)
+and the stopping rule of :class:`~cs.solvers.result.StoppingRule`: relative
+residual :math:`\|\mathcal{A}x - b\|_2 / \|b\|_2` below ``tol``, a stalled
+convergence rate over 15 iterations, or ``max_iter``.  HTP and CoSaMP also
+stop (status ``NO_PROGRESS``) when the support they solve least squares on
+repeats, since the next iterate would be the same.
+
+Least squares on a support ``T`` uses the ``p x |T|`` submatrix of an
+explicit matrix (``scipy.linalg.lstsq``) and otherwise LSQR on the operator
+restricted to ``T`` (``forward_sparse`` / ``adjoint_at``), so no method
+forms a ``p x N`` matrix except :func:`l1`, whose linear program needs one.
+
+Unknowns of any ``input_shape`` are handled as flat vectors; the estimate
+comes back in ``input_shape``.
+
+References
+----------
+T. Blumensath and M. E. Davies, "Iterative hard thresholding for compressed
+sensing", Appl. Comput. Harmon. Anal. 27(3), 265-274, 2009.
+S. Foucart, "Hard thresholding pursuit: an algorithm for compressive
+sensing", SIAM J. Numer. Anal. 49(6), 2543-2563, 2011.
+D. Needell and J. A. Tropp, "CoSaMP: Iterative signal recovery from
+incomplete and inaccurate samples", Appl. Comput. Harmon. Anal. 26(3),
+301-321, 2009.
+Y. C. Pati, R. Rezaiifar and P. S. Krishnaprasad, "Orthogonal matching
+pursuit: recursive function approximation with applications to wavelet
+decomposition", Asilomar Conf. Signals, Systems and Computers, 1993;
+J. A. Tropp and A. C. Gilbert, "Signal recovery from random measurements via
+orthogonal matching pursuit", IEEE Trans. Inf. Theory 53(12), 2007.
+S. S. Chen, D. L. Donoho and M. A. Saunders, "Atomic decomposition by basis
+pursuit", SIAM J. Sci. Comput. 20(1), 33-61, 1998.
+D. L. Donoho and J. Tanner, "Counting faces of randomly projected polytopes
+when the projection radically lowers dimension", J. AMS 22(1), 2009.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse
+from scipy.linalg import lstsq, solve_triangular
+from scipy.optimize import linprog
+from scipy.sparse.linalg import LinearOperator, lsqr
+
+from .._validation import check_array, check_int, check_problem, check_real, check_sparsity
+from ..operators import DenseOperator, SparseMatrixOperator
+from ..threshold import hard, support, top_k_mask
+from .result import MESSAGES, Iterate, Recorder, Status, StoppingRule, default_tol
+
+__all__ = ["iht", "htp", "cosamp", "omp", "l1"]
+
+#: LSQR's atol/btol for least squares on a support of a matrix-free operator.
+_LSQR_TOL = 1e-12
+#: A new OMP column whose part orthogonal to the chosen ones is below this
+#: fraction of its norm is treated as linearly dependent.
+_DEPENDENT = 1e-10
+
+
+# ---------------------------------------------------------------- checks
+
+def _check_signal(value, name, A):
+    """``None``, or a finite array of ``A.input_shape`` (or flat), returned flat."""
+    if value is None:
+        return None
+    value = check_array(value, name)
+    if value.shape not in (A.input_shape, (A.input_size,)):
+        raise ValueError(f"{name} has shape {value.shape} but the operator acts on input_shape "
+                         f"{A.input_shape}")
+    return value.reshape(-1)
+
+
+def _check_callback(callback):
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
+    return callback
+
+
+def _setup(A, b, sparsity, x0, X_true, callback):
+    """Validate the common arguments; return ``(A, b, k, x_init, X_true)``.
+
+    ``x_init`` is the flat, k-sparse starting point: ``H_k(x0)``, or zero.
+    """
+    A, b = check_problem(A, b)
+    k = check_sparsity(sparsity, A.input_size)
+    x0 = _check_signal(x0, "x0", A)
+    X_true = _check_signal(X_true, "X_true", A)
+    _check_callback(callback)
+    dtype = np.result_type(A.dtype, b.dtype, np.float32)
+    x_init = np.zeros(A.input_size, dtype) if x0 is None else hard(x0.astype(dtype), k)
+    return A, b.astype(dtype, copy=False), k, x_init, X_true
+
+
+# ---------------------------------------------------------------- shared pieces
+
+def _residual(A, b, x, where):
+    """``b - A x`` for ``x`` zero off the flat indices ``where`` (costs p * |where|)."""
+    return b - A.forward_sparse(x[where], where)
+
+
+def _least_squares(A, b, where, warm):
+    r"""The coefficients on ``where`` of :math:`\arg\min_{\operatorname{supp} z \subseteq T}\|b - Az\|_2`.
+
+    An explicit matrix solves with its ``p x |T|`` submatrix (LAPACK gelsy); any other
+    operator runs LSQR on its restriction to ``T``, warm-started at ``warm``.
+    """
+    if where.size == 0:
+        return np.zeros(0, b.dtype)
+    if isinstance(A, (DenseOperator, SparseMatrixOperator)):
+        columns = A.matrix[:, where]
+        if scipy.sparse.issparse(columns):
+            columns = columns.toarray()
+        # gelsy (pivoted QR) gives the minimum-norm solution, much faster than gelsd's SVD
+        return lstsq(columns, b, lapack_driver="gelsy", check_finite=False)[0]
+    restricted = LinearOperator((A.n_measurements, where.size), dtype=A.dtype,
+                                matvec=lambda v: A.forward_sparse(np.ravel(v), where),
+                                rmatvec=lambda y: A.adjoint_at(np.ravel(y), where))
+    return lsqr(restricted, b, atol=_LSQR_TOL, btol=_LSQR_TOL, x0=warm)[0]
+
+
+class _FitOnSupport:
+    """Least squares on a support, and whether that support repeats the last one.
+
+    ``fit(x, where)`` returns the least-squares fit supported on ``where``
+    (warm-started from ``x``), or None when ``where`` is the support of the
+    previous call: the fit, hence the next iterate, would not change.
+    """
+
+    def __init__(self, A, b):
+        self.A, self.b, self.last = A, b, None
+
+    def __call__(self, x, where):
+        if self.last is not None and np.array_equal(where, self.last):
+            return None
+        self.last = where
+        z = np.zeros_like(x)
+        z[where] = _least_squares(self.A, self.b, where, x[where])
+        return z
+
+
+def _iterate(solver, A, b, x, step, *, tol, rate_tol, max_iter, callback, X_true,
+             step_size=np.nan, info=None):
+    """The one iteration loop of the iterative solvers.
+
+    ``step(x, r)`` maps the flat iterate and its residual ``b - A x`` to
+    ``(x, r, repeated)``, where ``repeated`` says the iterate is a fixed
+    point (the next step would change nothing).  After every step the
+    relative residual (and error, given ``X_true``) is recorded, ``callback``
+    sees an :class:`Iterate`, and the :class:`StoppingRule` decides; a
+    repeated iterate then stops with ``NO_PROGRESS`` and a callback returning
+    True with ``CALLBACK``.
+    """
+    rule = StoppingRule(tol=default_tol(x.dtype) if tol is None else tol, rate_tol=rate_tol,
+                        max_iter=max_iter)
+    truth = None if X_true is None else X_true.reshape(A.input_shape)
+    recorder = Recorder({"X": truth})
+    b_norm = float(np.linalg.norm(b)) or 1.0
+    r = _residual(A, b, x, np.flatnonzero(x))
+    n_iter = 0
+    while True:
+        x, r, repeated = step(x, r)
+        n_iter += 1
+        shaped = x.reshape(A.input_shape)
+        rel = float(np.linalg.norm(r)) / b_norm
+        recorder.record(rel, step_size, X=shaped)
+        stop_asked = callback is not None and bool(callback(Iterate(n_iter, shaped, None, None, rel)))
+        status = rule.check(recorder.history["residual"])
+        if status is None and repeated:
+            status = Status.NO_PROGRESS
+        if status is None and stop_asked:
+            status = Status.CALLBACK
+        if status is not None:
+            break
+    info = dict(info or {}, support=np.flatnonzero(x))
+    return recorder.result(shaped, status=status, n_iter=n_iter, solver=solver, info=info)
+
+
+# ---------------------------------------------------------------- IHT, HTP, CoSaMP
+
+def iht(A, b, sparsity, *, mu=1.0, tol=None, rate_tol=0.999, max_iter=1000, x0=None, callback=None,
+        X_true=None):
+    r"""Iterative hard thresholding with a fixed step.
+
+    .. math:: x^{n+1} = H_k\bigl(x^n + \mu\,\mathcal{A}^*(b - \mathcal{A}x^n)\bigr)
+
+    where :math:`H_k` keeps the ``k`` largest magnitudes
+    (:func:`cs.threshold.hard`).  Blumensath & Davies (2009) prove
+    convergence for :math:`\mu\|\mathcal{A}\|_2^2 < 1` and recovery under a
+    restricted isometry condition; in practice the unit step recovers well
+    below the phase transition of operators with unit-norm columns (such as
+    :func:`cs.operators.gaussian`).  For an adaptive step see NIHT.
+
+    Parameters
+    ----------
+    A : operator
+        Anything :func:`cs.operators.as_operator` accepts, ``p x N``.
+    b : (p,) array_like
+        The measurements.
+    sparsity : int
+        ``k``, the number of nonzeros kept, ``0 <= k <= N``.
+    mu : float
+        The fixed step size, ``> 0``.
+    tol : float, optional
+        Stop when :math:`\|\mathcal{A}x - b\|_2 / \|b\|_2 <` ``tol``
+        (default 1e-9 in float64, 1e-5 in float32).
+    rate_tol : float
+        Stop when the mean convergence rate over the last 15 iterations,
+        :math:`(r_j / r_{j-15})^{1/15}`, exceeds it.
+    max_iter : int
+        Most iterations.
+    x0 : array_like, optional
+        Starting point (projected onto k-sparse vectors); default zero.
+    callback : callable, optional
+        ``callback(Iterate)`` after every iteration (:class:`~cs.solvers.result.Iterate`:
+        ``n_iter``, ``x``, ``L = S = None``, ``residual``); returning True stops.
+    X_true : array_like, optional
+        The truth, for ``history["error_X"]``.
+
+    Returns
+    -------
+    SolveResult
+        ``x``, ``n_iter``, ``converged``, ``status``/``reason``, ``history``
+        (``residual``, ``time``, ``step`` = ``mu``, ``error_X``) and
+        ``info["support"]``.
+
+    Examples
+    --------
+    >>> from cs.datasets.synthetic import sparse_problem
+    >>> prob = sparse_problem(400, 0.5, 0.05, rng=0)
+    >>> iht(prob.A, prob.b, prob.sparsity).converged
+    True
+    """
+    A, b, k, x, X_true = _setup(A, b, sparsity, x0, X_true, callback)
+    mu = check_real(mu, "mu", low=0.0, low_open=True)
+
+    def step(x, r):
+        x, kept = hard(x + mu * A.rmatvec(r), k, return_mask=True)
+        return x, _residual(A, b, x, np.flatnonzero(kept)), False
+
+    return _iterate("iht", A, b, x, step, tol=tol, rate_tol=rate_tol, max_iter=max_iter,
+                    callback=callback, X_true=X_true, step_size=mu, info={"mu": mu})
+
+
+def htp(A, b, sparsity, *, mu=1.0, tol=None, rate_tol=0.999, max_iter=1000, x0=None, callback=None,
+        X_true=None):
+    r"""Hard thresholding pursuit (Foucart 2011).
+
+    .. math::
+        T^{n+1} &= \operatorname{supp} H_k\bigl(x^n + \mu\,\mathcal{A}^*(b - \mathcal{A}x^n)\bigr),\\
+        x^{n+1} &= \arg\min\{\|b - \mathcal{A}z\|_2 : \operatorname{supp} z \subseteq T^{n+1}\}.
+
+    Stops when :math:`T^{n+1} = T^n` (status ``NO_PROGRESS`` unless the
+    residual already met ``tol``), which Foucart shows happens after finitely
+    many iterations; otherwise by the shared :class:`StoppingRule`.  The
+    least squares use the ``p x k`` submatrix of an explicit matrix, or LSQR
+    on the restricted operator.  Parameters and result as :func:`iht`
+    (``mu = 1`` is Foucart's HTP; other values his HTP with step ``mu``).
+
+    Examples
+    --------
+    >>> from cs.datasets.synthetic import sparse_problem
+    >>> prob = sparse_problem(400, 0.5, 0.1, rng=0)
+    >>> htp(prob.A, prob.b, prob.sparsity).converged
+    True
+    """
+    A, b, k, x, X_true = _setup(A, b, sparsity, x0, X_true, callback)
+    mu = check_real(mu, "mu", low=0.0, low_open=True)
+    fit = _FitOnSupport(A, b)
+
+    def step(x, r):
+        where = support(x + mu * A.rmatvec(r), k)
+        z = fit(x, where)
+        if z is None:
+            return x, r, True
+        return z, _residual(A, b, z, where), False
+
+    return _iterate("htp", A, b, x, step, tol=tol, rate_tol=rate_tol, max_iter=max_iter,
+                    callback=callback, X_true=X_true, step_size=mu, info={"mu": mu})
+
+
+def cosamp(A, b, sparsity, *, tol=None, rate_tol=0.999, max_iter=1000, x0=None, callback=None,
+           X_true=None):
+    r"""Compressive sampling matching pursuit (Needell & Tropp 2009, Algorithm 2.1).
+
+    One iteration:
+
+    1. proxy :math:`y = \mathcal{A}^*(b - \mathcal{A}x)`;
+    2. :math:`\Omega` = the ``2k`` largest entries of ``y``;
+    3. :math:`T = \Omega \cup \operatorname{supp} x`;
+    4. :math:`z = \arg\min\{\|b - \mathcal{A}z\|_2 : \operatorname{supp} z \subseteq T\}`;
+    5. :math:`x = H_k(z)`.
+
+    When :math:`|T| > p` the least squares take the minimum-norm solution.
+    Stops by the shared :class:`StoppingRule`, or with ``NO_PROGRESS`` when
+    :math:`T` repeats (the iterate would too).  Parameters and result as
+    :func:`iht`.
+
+    Examples
+    --------
+    >>> from cs.datasets.synthetic import sparse_problem
+    >>> prob = sparse_problem(400, 0.5, 0.1, rng=0)
+    >>> cosamp(prob.A, prob.b, prob.sparsity).converged
+    True
+    """
+    A, b, k, x, X_true = _setup(A, b, sparsity, x0, X_true, callback)
+    n_proxy = min(2 * k, A.input_size)
+    fit = _FitOnSupport(A, b)
+
+    def step(x, r):
+        z = fit(x, np.flatnonzero(top_k_mask(A.rmatvec(r), n_proxy) | (x != 0)))
+        if z is None:
+            return x, r, True
+        x, kept = hard(z, k, return_mask=True)
+        return x, _residual(A, b, x, np.flatnonzero(kept)), False
+
+    return _iterate("cosamp", A, b, x, step, tol=tol, rate_tol=rate_tol, max_iter=max_iter,
+                    callback=callback, X_true=X_true)
+
+
+# ---------------------------------------------------------------- OMP
+
+class _IncrementalQR:
+    """The thin QR factorisation ``A_T = Q R`` of the chosen columns, grown one column at a time.
+
+    Adding a column costs ``O(p |T|)`` (classical Gram-Schmidt with one
+    reorthogonalisation, "twice is enough"), and keeps the residual
+    ``r = b - Q Q^* b`` and ``z = Q^* b``, so the least-squares coefficients
+    are one triangular solve ``R^{-1} z``.
+    """
+
+    def __init__(self, b, capacity, dtype):
+        self.Q = np.zeros((b.size, capacity), dtype)
+        self.R = np.zeros((capacity, capacity), dtype)
+        self.z = np.zeros(capacity, dtype)
+        self.r = b.astype(dtype, copy=True)
+        self.size = 0
+
+    def add(self, column):
+        """Append ``column``; return False (and change nothing) if it is dependent."""
+        j = self.size
+        Q = self.Q[:, :j]
+        coef = Q.conj().T @ column
+        v = column - Q @ coef
+        again = Q.conj().T @ v
+        v -= Q @ again
+        coef += again
+        norm = np.linalg.norm(v)
+        if not norm > _DEPENDENT * np.linalg.norm(column):
+            return False
+        q = v / norm
+        self.Q[:, j] = q
+        self.R[:j, j] = coef
+        self.R[j, j] = norm
+        self.z[j] = np.vdot(q, self.r)
+        self.r -= q * self.z[j]
+        self.size = j + 1
+        return True
+
+    def coefficients(self):
+        j = self.size
+        return solve_triangular(self.R[:j, :j], self.z[:j]) if j else self.z[:0]
+
+
+def omp(A, b, sparsity, *, tol=None, rate_tol=0.999, max_iter=None, x0=None, callback=None,
+        X_true=None):
+    r"""Orthogonal matching pursuit (Pati et al. 1993; Tropp & Gilbert 2007).
+
+    Each iteration adds to the support ``T`` the column most correlated with
+    the residual, :math:`j = \arg\max_{i \notin T} |(\mathcal{A}^* r)_i|`, and
+    sets ``x`` to the least-squares fit on ``T``.  The fit is updated, not
+    recomputed: an incremental QR factorisation of the chosen columns costs
+    ``O(p |T|)`` per column (plus one adjoint for the correlations).
+
+    Stops when the relative residual falls below ``tol``, when the support
+    holds ``sparsity`` columns (status ``MAX_ITER``), when the rate over 15
+    iterations stalls, when ``max_iter`` columns have been added, or with
+    ``NO_PROGRESS`` when the chosen column depends on the others.
+
+    Parameters
+    ----------
+    max_iter : int, optional
+        Most columns to add; default (and at most) ``sparsity`` minus the
+        size of ``x0``'s support.
+    x0 : array_like, optional
+        Its support (of :math:`H_k(x_0)`) starts ``T``; its values are not used.
+
+    The other parameters are as in :func:`iht`; the result too, with
+    ``info["order"]``, the columns in the order they were chosen.
+
+    Examples
+    --------
+    >>> from cs.datasets.synthetic import sparse_problem
+    >>> prob = sparse_problem(400, 0.5, 0.05, rng=0)
+    >>> omp(prob.A, prob.b, prob.sparsity).converged
+    True
+    """
+    A, b, k, x, X_true = _setup(A, b, sparsity, x0, X_true, callback)
+    chosen = [int(j) for j in np.flatnonzero(x)]
+    qr = _IncrementalQR(b, k, x.dtype)
+    unit = np.ones(1, x.dtype)
+    for j in chosen:
+        if not qr.add(A.forward_sparse(unit, [j])):
+            raise ValueError(f"x0's support holds linearly dependent columns (column {j})")
+    budget = k - len(chosen)
+    if max_iter is not None:
+        budget = min(budget, check_int(max_iter, "max_iter", low=1))
+
+    def fitted():
+        x = np.zeros(A.input_size, qr.r.dtype)
+        x[chosen] = qr.coefficients()
+        return x
+
+    def step(x, r):
+        correlation = A.rmatvec(qr.r)
+        correlation[chosen] = 0
+        j = int(support(correlation, 1)[0])
+        if not qr.add(A.forward_sparse(unit, [j])):
+            return x, r, True
+        chosen.append(j)
+        return fitted(), qr.r.copy(), False
+
+    if budget == 0:
+        # nothing to add: report the fit on the given support as one (repeated) iteration
+        step, budget = (lambda x, r: (x, r, True)), 1
+    return _iterate("omp", A, b, fitted(), step, tol=tol, rate_tol=rate_tol, max_iter=budget,
+                    callback=callback, X_true=X_true, info={"order": chosen})
+
+
+# ---------------------------------------------------------------- basis pursuit
+
+def _explicit_matrix(A):
+    """The ``p x N`` matrix of ``A``: its own, or built from ``p`` adjoints."""
+    if isinstance(A, (DenseOperator, SparseMatrixOperator)):
+        return A.matrix
+    return A.rmatmat(np.eye(A.n_measurements, dtype=A.dtype)).conj().T
+
+
+#: linprog's status -> ours: 0 solved, 1 iteration or time limit; 2-4 (infeasible,
+#: unbounded, numerical trouble) have no closer code than NO_PROGRESS.
+_LP_STATUS = {0: Status.TOLERANCE, 1: Status.MAX_ITER}
+
+
+def l1(A, b, sparsity=None, *, tol=None, max_iter=None, presolve=False, x0=None, callback=None,
+       X_true=None):
+    r"""Basis pursuit, :math:`\min \|x\|_1` subject to :math:`\mathcal{A}x = b`, as a linear program.
+
+    With :math:`x = u - v`, :math:`u, v \ge 0` it is the LP
+
+    .. math:: \min \mathbf{1}^T(u + v) \quad\text{s.t.}\quad [A, -A]\,[u; v] = b,\ u, v \ge 0,
+
+    solved by HiGHS through ``scipy.optimize.linprog(method="highs")``
+    (Chen, Donoho & Saunders 1998).  For Gaussian ``A`` with
+    :math:`\delta = p/N` it recovers a ``k``-sparse vector with high
+    probability when :math:`\rho = k/p` is below the Donoho-Tanner weak phase
+    transition :math:`\rho_W(\delta)` (0.386 at :math:`\delta = 1/2`) and
+    fails above it.
+
+    The LP needs the ``p x N`` matrix: an explicit (dense or sparse) one is
+    used as is; any other operator is materialised from ``p`` adjoints.  The
+    noisy form :math:`\|\mathcal{A}x - b\|_2 \le \varepsilon` is a
+    second-order cone program, not an LP; it lives in :mod:`cs.solvers.convex`.
+
+    Parameters
+    ----------
+    A, b : as in :func:`iht`; real only.
+    sparsity : int, optional
+        Not needed by basis pursuit; checked (``<= N``) and kept in ``info``
+        so that every baseline takes ``f(A, b, sparsity)``.
+    tol : float, optional
+        HiGHS's primal and dual feasibility tolerances (``>= 1e-10``;
+        default HiGHS's own, 1e-7).
+    max_iter : int, optional
+        HiGHS's simplex iteration limit; default its own.
+    presolve : bool
+        Run HiGHS's presolve.  Off by default: on the dense random matrices
+        of compressed sensing it removes nothing and costs several times the
+        solve; worth turning on for sparse, structured ``A``.
+    x0 : array_like, optional
+        Checked, then ignored (``linprog`` takes no starting point).
+    callback : callable, optional
+        Called once with the :class:`~cs.solvers.result.Iterate` of the
+        solution (HiGHS exposes no iterates); its return value is ignored.
+    X_true : array_like, optional
+        The truth, for ``history["error_X"]``.
+
+    Returns
+    -------
+    SolveResult
+        ``converged`` is True when the LP was solved (status ``TOLERANCE``);
+        an iteration or time limit gives ``MAX_ITER``, infeasibility or
+        numerical trouble ``NO_PROGRESS``.  ``reason`` ends with linprog's own
+        status and message; ``info`` holds ``lp_status``, ``lp_message``,
+        ``objective`` (:math:`\|x\|_1`), ``sparsity`` and ``support``;
+        ``n_iter`` counts simplex iterations; ``history`` has one entry.
+
+    Examples
+    --------
+    >>> from cs.datasets.synthetic import sparse_problem
+    >>> prob = sparse_problem(200, 0.5, 0.1, values="sign", rng=0)
+    >>> res = l1(prob.A, prob.b)
+    >>> res.converged, bool(abs(res.x - prob.x).max() < 1e-6)
+    (True, True)
+    """
+    A, b = check_problem(A, b)
+    n = A.input_size
+    if sparsity is not None:
+        sparsity = check_sparsity(sparsity, n)
+    _check_signal(x0, "x0", A)
+    X_true = _check_signal(X_true, "X_true", A)
+    _check_callback(callback)
+    if np.iscomplexobj(b) or np.dtype(A.dtype).kind == "c":
+        raise TypeError("l1 solves real problems only; A and b must be real")
+    options = {"presolve": bool(presolve)}
+    if tol is not None:
+        tol = check_real(tol, "tol", low=1e-10)
+        options.update(primal_feasibility_tolerance=tol, dual_feasibility_tolerance=tol)
+    if max_iter is not None:
+        options["maxiter"] = check_int(max_iter, "max_iter", low=1)
+
+    recorder = Recorder({"X": None if X_true is None else X_true.reshape(A.input_shape)})
+    matrix = _explicit_matrix(A)
+    stacked = (scipy.sparse.hstack([matrix, -matrix], format="csc") if scipy.sparse.issparse(matrix)
+               else np.hstack([matrix, -matrix]))
+    lp = linprog(np.ones(2 * n), A_eq=stacked, b_eq=b, bounds=(0, None), method="highs",
+                 options=options)
+    dtype = np.result_type(A.dtype, b.dtype, np.float32)
+    x = (lp.x[:n] - lp.x[n:] if lp.x is not None else np.zeros(n)).astype(dtype, copy=False)
+    shaped = x.reshape(A.input_shape)
+    n_iter = int(lp.nit or 0)
+    rel = float(np.linalg.norm(b - A.matvec(x))) / (float(np.linalg.norm(b)) or 1.0)
+    recorder.record(rel, X=shaped)
+    if callback is not None:
+        callback(Iterate(n_iter, shaped, None, None, rel))
+    status = _LP_STATUS.get(lp.status, Status.NO_PROGRESS)
+    info = {"lp_status": int(lp.status), "lp_message": lp.message, "objective": lp.fun,
+            "sparsity": sparsity, "support": np.flatnonzero(x)}
+    result = recorder.result(shaped, status=status, n_iter=n_iter, solver="l1", info=info)
+    result.reason = f"{MESSAGES[status]} (linprog status {lp.status}: {lp.message})"
+    return result
