@@ -1,5 +1,6 @@
 """Recovery algorithms; every one returns a :class:`SolveResult`."""
 
+from .convex import convex
 from .greedy import cosamp, htp, iht, l1, omp
 from .naht import naht
 from .niht import niht
@@ -7,4 +8,4 @@ from .result import MESSAGES, SolveResult, Status
 from .rpca import LSSplit, project_ls, rpca
 
 __all__ = ["SolveResult", "Status", "MESSAGES", "niht", "naht", "rpca", "project_ls", "LSSplit",
-           "iht", "htp", "cosamp", "omp", "l1"]
+           "iht", "htp", "cosamp", "omp", "l1", "convex"]
