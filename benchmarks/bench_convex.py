@@ -29,7 +29,6 @@ if __name__ == "__main__":
         os.environ.setdefault(_var, _threads)
 
 import resource  # noqa: E402
-import time  # noqa: E402
 import tracemalloc  # noqa: E402
 
 import numpy as np  # noqa: E402

@@ -426,7 +426,7 @@ def omp(A, b, sparsity, *, tol=None, rate_tol=0.999, max_iter=None, x0=None, cal
         x[chosen] = qr.coefficients()
         return x
 
-    def step(x, r):
+    def add_column(x, r):
         correlation = A.rmatvec(qr.r)
         correlation[chosen] = 0
         j = int(support(correlation, 1)[0])
@@ -435,6 +435,7 @@ def omp(A, b, sparsity, *, tol=None, rate_tol=0.999, max_iter=None, x0=None, cal
         chosen.append(j)
         return fitted(), qr.r.copy(), False
 
+    step = add_column
     if budget == 0:
         # nothing to add: report the fit on the given support as one (repeated) iteration
         step, budget = (lambda x, r: (x, r, True)), 1

@@ -12,27 +12,24 @@ import time
 
 import numpy as np
 
-from .._validation import check_choice, check_int, check_problem, check_rank, check_sparsity
-from .niht import _LowRankModel, _SparseModel, _Timer
-from .result import Iterate, Recorder, Status, StoppingRule, default_tol
+from .._validation import check_choice, check_rank, check_sparsity
+from .niht import _LowRankModel, _prepare, _SparseModel, _stop_or_callback
+from .result import Iterate
 
 __all__ = ["naht"]
 
 
 def _half_step(model, A, residual, X, aux, timer):
     """One normalised gradient step of ``model`` from ``X`` then its projection."""
-    t = time.perf_counter()
-    G = A.adjoint(residual)
-    Z, AZ, gz = model.direction(G, aux)
-    timer.add("operator", t)
+    with timer("operator"):
+        G = A.adjoint(residual)
+        Z, AZ, gz = model.direction(G, aux)
     denom = float(np.vdot(AZ, AZ).real)
     alpha = gz / denom if denom > 0 else 0.0
-    t = time.perf_counter()
-    X_new, aux_new = model.project(X + alpha * G, aux)
-    timer.add("projection", t)
-    t = time.perf_counter()
-    AX_new = model.measure(X_new, aux_new)
-    timer.add("operator", t)
+    with timer("projection"):
+        X_new, aux_new = model.project(X + alpha * G, aux)
+    with timer("operator"):
+        AX_new = model.measure(X_new, aux_new)
     return X_new, aux_new, AX_new, alpha
 
 
@@ -77,29 +74,21 @@ def naht(A, b, *, rank, sparsity, tol=None, rate_tol=0.999, max_iter=1000, svd="
         ``X = L + S``, ``L``, ``S``; ``history['step']`` holds
         :math:`\alpha_L` and ``history['step_S']`` :math:`\alpha_S`.
     """
-    A, b = check_problem(A, b)
+    A, b, stop, recorder, timer, b_norm = _prepare(
+        A, b, tol=tol, rate_tol=rate_tol, max_iter=max_iter,
+        truth={"X": X_true, "L": L_true, "S": S_true})
     rank = check_rank(rank, A.input_shape)
     sparsity = check_sparsity(sparsity, A.input_size)
     svd = check_choice(svd, "svd", {"auto", "exact", "randomized"})
-    dtype = np.result_type(A.dtype, b.dtype, np.float32)
-    b = b.astype(dtype, copy=False)
-    stop = StoppingRule(tol=default_tol(dtype) if tol is None else tol, rate_tol=rate_tol,
-                        max_iter=check_int(max_iter, "max_iter", low=1))
     low, sparse = _LowRankModel(A, rank, svd), _SparseModel(A, sparsity)
-    recorder = Recorder({"X": X_true, "L": L_true, "S": S_true})
-    timer = _Timer()
-    b_norm = float(np.linalg.norm(b)) or 1.0
 
-    t = time.perf_counter()
-    G = A.adjoint(b)
-    timer.add("operator", t)
-    t = time.perf_counter()
-    L, U = low.project(G)
-    S, support = sparse.project(G - L)
-    timer.add("projection", t)
-    t = time.perf_counter()
-    AL, AS = low.measure(L, U), sparse.measure(S, support)
-    timer.add("operator", t)
+    with timer("operator"):
+        G = A.adjoint(b)
+    with timer("projection"):
+        L, U = low.project(G)
+        S, support = sparse.project(G - L)
+    with timer("operator"):
+        AL, AS = low.measure(L, U), sparse.measure(S, support)
     rel = float(np.linalg.norm(b - AL - AS)) / b_norm
     recorder.record(rel, X=L + S, L=L, S=S, _step_S=np.nan)
     n_iter, status = 0, stop.check(recorder.history["residual"])
@@ -110,12 +99,7 @@ def naht(A, b, *, rank, sparsity, tol=None, rate_tol=0.999, max_iter=1000, svd="
         n_iter += 1
         X = L + S
         recorder.record(rel, step=alpha_L, X=X, L=L, S=S, _step_S=alpha_S)
-        status = stop.check(recorder.history["residual"])
-        if callback is not None and callback(Iterate(n_iter, X, L, S, rel)) and status is None:
-            status = Status.CALLBACK
+        status = _stop_or_callback(stop, recorder, callback, Iterate(n_iter, X, L, S, rel))
 
-    total = time.perf_counter() - recorder.start
-    seconds = dict(timer.seconds)
-    seconds["other"] = max(total - sum(seconds.values()), 0.0)
     return recorder.result(L + S, status=status, n_iter=n_iter, solver="naht", L=L, S=S,
-                           info={"seconds": seconds})
+                           info={"seconds": timer.split(time.perf_counter() - recorder.start)})

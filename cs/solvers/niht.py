@@ -19,6 +19,7 @@ Appl. Comput. Harmon. Anal. 64:254-293, 2023 (arXiv:2007.09457), Algorithm 1.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -31,13 +32,44 @@ __all__ = ["niht"]
 
 
 class _Timer:
-    """Accumulates the seconds spent in each named part of an iteration."""
+    """Accumulates the seconds spent in each named part: ``with timer("operator"): ...``."""
 
     def __init__(self):
         self.seconds = {}
 
-    def add(self, part, start):
+    @contextmanager
+    def __call__(self, part):
+        start = time.perf_counter()
+        yield
         self.seconds[part] = self.seconds.get(part, 0.0) + time.perf_counter() - start
+
+    def split(self, total):
+        """The seconds by part, with the rest of ``total`` as ``"other"``."""
+        seconds = dict(self.seconds)
+        seconds["other"] = max(total - sum(seconds.values()), 0.0)
+        return seconds
+
+
+def _prepare(A, b, *, tol, rate_tol, max_iter, truth):
+    """Checks and set-up shared by NIHT and NAHT.
+
+    Returns the operator, ``b`` in the working precision, the stopping rule,
+    the history recorder, a timer and ``||b||``.
+    """
+    A, b = check_problem(A, b)
+    dtype = np.result_type(A.dtype, b.dtype, np.float32)
+    b = b.astype(dtype, copy=False)
+    stop = StoppingRule(tol=default_tol(dtype) if tol is None else tol, rate_tol=rate_tol,
+                        max_iter=check_int(max_iter, "max_iter", low=1))
+    return A, b, stop, Recorder(truth), _Timer(), float(np.linalg.norm(b)) or 1.0
+
+
+def _stop_or_callback(stop, recorder, callback, iterate):
+    """The stopping rule's verdict, or CALLBACK when the callback asks to stop."""
+    status = stop.check(recorder.history["residual"])
+    if callback is not None and callback(iterate) and status is None:
+        status = Status.CALLBACK
+    return status
 
 
 class _SparseModel:
@@ -222,7 +254,9 @@ def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, r
     >>> res.converged, bool(abs(res.x - prob.x).max() < 1e-6)
     (True, True)
     """
-    A, b = check_problem(A, b)
+    A, b, stop, recorder, timer, b_norm = _prepare(
+        A, b, tol=tol, rate_tol=rate_tol, max_iter=max_iter,
+        truth={"X": X_true, "L": L_true, "S": S_true})
     shape = A.input_shape
     if sparsity is None and rank is None:
         raise ValueError("give sparsity=k (sparse vectors), rank=r (low-rank matrices) or both (L+S)")
@@ -232,11 +266,6 @@ def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, r
         rank = check_rank(rank, shape)
     projection = check_choice(projection, "projection", {"accaltproj", "godec"})
     svd = check_choice(svd, "svd", {"auto", "exact", "randomized"})
-    max_iter = check_int(max_iter, "max_iter", low=1)
-    dtype = np.result_type(A.dtype, b.dtype, np.float32)
-    b = b.astype(dtype, copy=False)
-    stop = StoppingRule(tol=default_tol(dtype) if tol is None else tol, rate_tol=rate_tol,
-                        max_iter=max_iter)
     c, kappa = (check_real(v, name, low=0.0) for v, name in zip(safeguard, ("safeguard[0]", "safeguard[1]")))
     if rank is None:
         model, name = _SparseModel(A, sparsity), "niht-sparse"
@@ -246,42 +275,31 @@ def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, r
         model = _LSModel(A, rank, sparsity, projection, check_real(inner_tol, "inner_tol", low=0.0),
                          check_int(inner_max_iter, "inner_max_iter", low=1), rng)
         name = f"niht-ls-{projection}"
-    recorder = Recorder({"X": X_true, "L": L_true, "S": S_true})
-    timer = _Timer()
-    b_norm = float(np.linalg.norm(b)) or 1.0
 
-    t = time.perf_counter()
-    G = A.adjoint(b)
-    timer.add("operator", t)
-    t = time.perf_counter()
-    X, aux = model.project(G)
-    timer.add("projection", t)
-    t = time.perf_counter()
-    AX = model.measure(X, aux)
-    timer.add("operator", t)
+    with timer("operator"):
+        G = A.adjoint(b)
+    with timer("projection"):
+        X, aux = model.project(G)
+    with timer("operator"):
+        AX = model.measure(X, aux)
     residual = b - AX
     rel = float(np.linalg.norm(residual)) / b_norm
     L, S = model.parts(X, aux)
     recorder.record(rel, X=X, L=L, S=S)
     n_iter, status = 0, stop.check(recorder.history["residual"])
     while status is None:
-        t = time.perf_counter()
-        G = A.adjoint(residual)
-        timer.add("operator", t)
-        t = time.perf_counter()
-        Z, AZ, gz = model.direction(G, aux)
-        timer.add("operator", t)
+        with timer("operator"):
+            G = A.adjoint(residual)
+            Z, AZ, gz = model.direction(G, aux)
         denom = float(np.vdot(AZ, AZ).real)
         alpha = gz / denom if denom > 0 else 0.0
         while True:
-            t = time.perf_counter()
             if isinstance(model, _LSModel):
                 model.outer_residual = rel
-            X_new, aux_new = model.project(X + alpha * G, aux)
-            timer.add("projection", t)
-            t = time.perf_counter()
-            AX_new = model.measure(X_new, aux_new)
-            timer.add("operator", t)
+            with timer("projection"):
+                X_new, aux_new = model.project(X + alpha * G, aux)
+            with timer("operator"):
+                AX_new = model.measure(X_new, aux_new)
             if model.same_subspace(aux, aux_new) or alpha == 0.0:
                 break
             # Blumensath-Davies safeguard: A(X_new - X) = AX_new - AX costs nothing extra
@@ -297,14 +315,9 @@ def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, r
         n_iter += 1
         L, S = model.parts(X, aux)
         recorder.record(rel, step=alpha, X=X, L=L, S=S)
-        status = stop.check(recorder.history["residual"])
-        if callback is not None and callback(Iterate(n_iter, X, L, S, rel)) and status is None:
-            status = Status.CALLBACK
+        status = _stop_or_callback(stop, recorder, callback, Iterate(n_iter, X, L, S, rel))
 
-    total = time.perf_counter() - recorder.start
-    seconds = dict(timer.seconds)
-    seconds["other"] = max(total - sum(seconds.values()), 0.0)
-    info = {"seconds": seconds}
+    info = {"seconds": timer.split(time.perf_counter() - recorder.start)}
     if isinstance(model, _LSModel):
         info["inner_iterations"] = model.inner_iters
     return recorder.result(X, status=status, n_iter=n_iter, solver=name, L=L, S=S, info=info)
