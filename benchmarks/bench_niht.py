@@ -16,6 +16,8 @@ Run:  python benchmarks/bench_niht.py
 """
 
 import argparse
+import cProfile
+import pstats
 import sys
 from pathlib import Path
 
@@ -50,6 +52,31 @@ def time_to_error(res, target=1e-4):
     return res.history["time"][hit[0]] if hit.size else np.nan
 
 
+def profile_split(run):
+    """Fractions of a run's time in operator products, SVD/QR, thresholding and the rest.
+
+    Attributed from cProfile's own-time of the functions doing each job, so
+    the parts exclude each other (profiling overhead inflates 'rest').
+    """
+    prof = cProfile.Profile()
+    prof.runcall(run)
+    stats = pstats.Stats(prof).stats
+    parts = {"operator": 0.0, "svd/qr": 0.0, "thresholding": 0.0, "rest": 0.0}  # rest: matrix arithmetic, Python
+    for (filename, _, name), (_, _, tottime, _, _) in stats.items():
+        if name in ("dct", "idct", "_matvec", "_rmatvec", "forward", "adjoint", "forward_sparse",
+                    "columns_matvec", "c2r", "r2c", "r2r", "_r2r") or "fft" in filename:
+            parts["operator"] += tottime
+        elif name in ("svd", "qr", "eigh", "_umath_linalg.svd_f", "<built-in method numpy.linalg._umath_linalg.svd_f>") \
+                or "linalg" in filename or "svd" in name or "qr" in name:
+            parts["svd/qr"] += tottime
+        elif "_kernels" in filename or name in ("hard", "_select", "_select_flat", "top_k_mask"):
+            parts["thresholding"] += tottime
+        else:
+            parts["rest"] += tottime
+    total = sum(parts.values())
+    return {k: v / total for k, v in parts.items()}
+
+
 def bench_ls(with_convex):
     prob = ls_problem((100, 100), 0.5, 0.1, 0.1, operator="fjlt", rng=0)
     truth = dict(X_true=prob.x, L_true=prob.L, S_true=prob.S)
@@ -73,6 +100,10 @@ def bench_ls(with_convex):
         row(name, res.n_iter, time_to_error(res), total, sec["operator"] / total, sec["projection"] / total,
             sec["other"] / total, relative_error(res.X, prob.x), widths=[18, 7, 11, 10, 10, 11, 8, 11])
     print("  (operator/projection/other: fractions of the total time)")
+    print("profiled split (cProfile own-time; rest = dense matrix arithmetic in the steps and Python)")
+    for name, run in runs.items():
+        split = profile_split(run)
+        print(f"  {name:<18}" + "  ".join(f"{k} {v:.0%}" for k, v in split.items()))
     if with_convex:
         from cs.solvers.convex import convex
 
