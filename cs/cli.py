@@ -45,6 +45,8 @@ def _demo(args):
         from .plotting import plot_convergence
 
         fig = plot_convergence(results, key="error_X")
+        fig.axes[0].set_title(f"{m} x {n}, rank {prob.rank} + {prob.sparsity} sparse, "
+                              f"{prob.A.n_measurements} {args.operator} measurements")
         fig.savefig(args.plot, dpi=120)
         print(f"wrote {args.plot}: relative error of X against time")
     return 0 if ok else 1
