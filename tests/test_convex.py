@@ -60,6 +60,16 @@ def test_cvxpy_recovers_ls_instance():
     assert relative_error(ref.L, prob.L) < 0.1 and np.linalg.matrix_rank(ref.L, tol=1e-6) == 1
 
 
+def test_convex_agrees_with_niht_on_a_small_instance():
+    from cs.solvers import naht, niht
+
+    prob, _, ref = _case("ls30-fjlt", 0.0)
+    for res in (niht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity),
+                naht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity)):
+        assert res.converged
+        assert relative_error(res.X, ref.X) < 1e-6
+
+
 def test_cvxpy_basis_pursuit_recovers_vector():
     prob, _, ref = _case("bp-gaussian", 0.0)
     assert prob.x.shape == (200,) and prob.sparsity == 40
