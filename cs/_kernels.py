@@ -74,31 +74,37 @@ def _select_bracket(a, u, k, absmask, nonfinite, lo, hi, capacity, out, mask):
     magnitude was not inside the bracket (or too many candidates).
     """
     n = a.size
-    want_out = out.size > 0
-    want_mask = mask.size > 0
+    # two simple loops beat one branchy loop: the first (writes and a count)
+    # vectorises, the second (a rarely-true test) predicts well
+    above = 0
+    bad = 0
+    if out.size > 0:
+        zero = a.dtype.type(0)
+        for i in range(n):
+            v = u[i] & absmask
+            keep = v > hi
+            out[i] = a[i] if keep else zero
+            above += keep
+            bad += v >= nonfinite
+    if mask.size > 0:
+        above = 0
+        for i in range(n):
+            v = u[i] & absmask
+            keep = v > hi
+            mask[i] = keep
+            above += keep
+            bad += v >= nonfinite
+    if bad:
+        return -1
     cand = np.empty(capacity, dtype=np.int64)
     n_cand = 0
-    above = 0
     for i in range(n):
         v = u[i] & absmask
-        if v > hi:
-            if v >= nonfinite:
-                return -1
-            above += 1
-            if want_out:
-                out[i] = a[i]
-            if want_mask:
-                mask[i] = True
-        else:
-            if want_out:
-                out[i] = 0
-            if want_mask:
-                mask[i] = False
-            if v >= lo:
-                if n_cand == capacity:
-                    return 1
-                cand[n_cand] = i
-                n_cand += 1
+        if v >= lo and v <= hi:
+            if n_cand == capacity:
+                return 1
+            cand[n_cand] = i
+            n_cand += 1
     need = k - above
     if need < 0 or need > n_cand:
         return 1
