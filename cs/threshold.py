@@ -336,15 +336,32 @@ def truncate_rank(X, r, *, method="auto", n_oversamples=10, n_power_iter=2, rng=
     return LowRank(_product(U, s, Vt).astype(X.dtype, copy=False), U, s, Vt)
 
 
-def svt(X, tau):
+def svt(X, tau, *, rank_hint=None, n_oversamples=10, n_power_iter=2, rng=None):
     r"""Singular value soft thresholding :math:`U \max(\Sigma - \tau, 0) V^*`.
 
     The proximal map of :math:`\tau\|X\|_*` (Cai, Candès & Shen 2010).
-    Returns a :class:`LowRank` holding only the singular values above ``tau``.
+
+    With ``rank_hint = k`` only the top ``k`` singular triplets are computed,
+    by :func:`randomized_svd`; if even the ``k``-th singular value is above
+    ``tau`` the hint was too small and the exact SVD is used instead, so the
+    result is the same either way (to the randomised SVD's accuracy).  The
+    randomised path was taken exactly when the returned rank is below ``k``.
+
+    Returns
+    -------
+    LowRank
+        Only the singular values above ``tau`` (shrunk by ``tau``).
     """
     X = _check_matrix(X)
     tau = _check_tau(tau)
-    U, s, Vt = np.linalg.svd(X, full_matrices=False)
+    if rank_hint is not None:
+        k = check_int(rank_hint, "rank_hint", low=1, high=min(X.shape), high_what="min(m, n) of X")
+        U, s, Vt = randomized_svd(X, k, n_oversamples=n_oversamples, n_power_iter=n_power_iter,
+                                  rng=rng, _checked=True)
+        if s[-1] > tau:
+            rank_hint = None  # the hint missed singular values above tau
+    if rank_hint is None:
+        U, s, Vt = np.linalg.svd(X, full_matrices=False)
     r = int(np.count_nonzero(s > tau))
     U, s, Vt = U[:, :r], s[:r] - tau, Vt[:r]
     return LowRank(_product(U, s, Vt).astype(X.dtype, copy=False), U, s, Vt)

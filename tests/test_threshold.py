@@ -209,3 +209,17 @@ def test_svt_is_prox_of_nuclear_norm():
     assert out.rank == 2
     np.testing.assert_allclose(out.X, (U[:, :2] * (s[:2] - s[2])) @ Vt[:2], atol=1e-12)
     assert T.svt(M, s[0] + 1).rank == 0
+
+
+def test_svt_with_rank_hint_matches_exact_and_falls_back():
+    rng = np.random.default_rng(4)
+    M = rng.standard_normal((80, 3)) @ rng.standard_normal((3, 70)) + 1e-3 * rng.standard_normal((80, 70))
+    exact = T.svt(M, 0.5)
+    assert exact.rank == 3
+    hinted = T.svt(M, 0.5, rank_hint=8, rng=0)  # enough vectors: randomised path, rank 3 < 8
+    assert hinted.rank == 3
+    np.testing.assert_allclose(hinted.X, exact.X, atol=1e-8)
+    short = T.svt(M, 0.5, rank_hint=2, rng=0)  # too few: falls back to the exact SVD
+    np.testing.assert_allclose(short.X, exact.X, atol=1e-12)
+    with pytest.raises(ValueError, match="rank_hint"):
+        T.svt(M, 0.5, rank_hint=71)

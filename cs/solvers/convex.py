@@ -145,20 +145,15 @@ class _Nuclear:
         return size >= 64 and 4 * (self.rank + _EXTRA_VECTORS + _OVERSAMPLES) <= size
 
     def prox(self, V, t):
-        tau = self.weight * t
         size = min(V.shape)
-        if self._use_randomized(size):
-            k = min(self.rank + _EXTRA_VECTORS, size)
-            U, s, Vt = threshold.randomized_svd(V, k, n_oversamples=_OVERSAMPLES,
-                                                   n_power_iter=_SVD_POWER_ITER, rng=self.rng)
-            if s[-1] <= tau:
-                keep = int(np.count_nonzero(s > tau))
-                self.rank = keep
-                self.n_randomized += 1
-                return (U[:, :keep] * threshold.soft(s[:keep], tau)) @ Vt[:keep]
-        low = threshold.svt(V, tau)
+        k = min(self.rank + _EXTRA_VECTORS, size) if self._use_randomized(size) else None
+        low = threshold.svt(V, self.weight * t, rank_hint=k, n_oversamples=_OVERSAMPLES,
+                            n_power_iter=_SVD_POWER_ITER, rng=self.rng)
         self.rank = low.rank
-        self.n_exact += 1
+        if k is not None and low.rank < k:
+            self.n_randomized += 1
+        else:
+            self.n_exact += 1
         return low.X
 
     def value(self, X):
