@@ -121,3 +121,15 @@ def test_bad_input_is_named():
         niht(ops.as_operator(np.ones((5, 12)), (3, 5)), np.ones(5), rank=1)
     with pytest.raises(ValueError, match="max_iter"):
         niht(A, np.ones(50), rank=1, max_iter=0)
+
+
+def test_float32_problems_are_solved_in_float32():
+    prob = ls_problem((60, 60), 0.5, 0.1, 0.1, rng=0, dtype=np.float32)
+    for res in (niht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity),
+                niht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity, projection="godec"),
+                naht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity)):
+        assert res.converged and res.X.dtype == res.L.dtype == res.S.dtype == np.float32
+        assert relative_error(res.X, prob.x) < 1e-4
+    low = low_rank_problem((50, 60), 0.5, 0.2, operator="fjlt", rng=0, dtype=np.float32)
+    res = niht(low.A, low.b, rank=low.rank)
+    assert res.X.dtype == np.float32 and relative_error(res.X, low.x) < 1e-4

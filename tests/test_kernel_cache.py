@@ -1,0 +1,29 @@
+"""The numba kernels are compiled with cache=True: a cold cache must compile
+and store them, and a second process must load them and give the same
+answers (the check ARCHITECTURE.md asks for before caching is relied on)."""
+
+import os
+import subprocess
+import sys
+
+SCRIPT = """
+import numpy as np
+from cs import threshold
+x = np.random.default_rng(0).standard_normal(200_000)
+values = threshold.hard(x, 20_000)
+rows = threshold.hard(x.reshape(-1, 8), 2, axis=1)
+soft = threshold.soft(x, 0.5, level=1.0)
+print(int(np.count_nonzero(values)), int(np.count_nonzero(rows)), float(np.abs(soft).sum()))
+"""
+
+
+def test_cold_cache_compiles_then_warm_cache_loads(tmp_path):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    cold = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True,
+                          check=True)
+    cached = [f for _, _, files in os.walk(tmp_path) for f in files if f.endswith((".nbi", ".nbc"))]
+    assert cached, "no numba cache files were written"
+    warm = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True,
+                          check=True)
+    assert cold.stdout == warm.stdout
+    assert cold.stdout.split()[:2] == ["20000", str(200_000 // 8 * 2)]
