@@ -4,13 +4,15 @@ raises an error whose message names the offending argument."""
 import numpy as np
 import pytest
 
-from cs import metrics, operators, threshold
+from cs import metrics, operators, ric, threshold
 from cs.datasets import synthetic
-from cs.solvers import naht, niht
+from cs.solvers import cosamp, convex, htp, iht, l1, naht, niht, omp, project_ls, rpca
 
 X = np.arange(12.0).reshape(3, 4)
 A = operators.fjlt(6, (3, 4), rng=0)
 B = np.ones(6)
+VEC = operators.gaussian(10, 20, rng=0)
+MAT = operators.gaussian(10, (4, 5), rng=0)
 
 CASES = [
     (threshold.hard, (X, 13), {}, "k"),
@@ -58,6 +60,40 @@ CASES = [
     (niht, (A, B), {"sparsity": 1, "safeguard": (-1.0, 2.0)}, "safeguard"),
     (naht, (A, B), {"rank": 1, "sparsity": -1}, "sparsity"),
     (naht, (A, B), {"rank": 1, "sparsity": 1, "max_iter": 0}, "max_iter"),
+    (iht, (VEC, np.ones(10), 21), {}, "sparsity"),
+    (iht, (VEC, np.ones(10), 2), {"mu": 0.0}, "mu"),
+    (htp, (VEC, np.ones(9), 2), {}, "b"),
+    (cosamp, (VEC, np.ones(10), -1), {}, "sparsity"),
+    (omp, (VEC, np.ones(10), 2), {"max_iter": 0}, "max_iter"),
+    (l1, (VEC, np.full(10, np.inf)), {}, "b"),
+    (rpca, (X, 4), {}, "rank"),
+    (rpca, (X, 1), {"method": "svd"}, "method"),
+    (rpca, (X, 1, 2), {"method": "pcp", "lam": -1.0}, "lam"),
+    (project_ls, (X, 1, 13), {}, "sparsity"),
+    (convex, (A, B), {"lam": 0.0}, "lam"),
+    (convex, (A, B), {"eps": -1.0}, "eps"),
+    (convex, (A, B), {"method": "interior"}, "method"),
+    (ric.sparse_ric, (VEC, 21), {}, "k"),
+    (ric.sparse_ric, (VEC, 0), {}, "k"),
+    (ric.sparse_ric, (VEC, 2), {"n_samples": 0}, "n_samples"),
+    (ric.sparse_ric, (VEC, 2), {"kick_size": 3}, "kick_size"),
+    (ric.sparse_ric, (VEC, 2), {"input_shape": (3, 3)}, "input_shape"),
+    (ric.sparse_ric, (VEC, 2), {"rng": np.random.RandomState(0)}, "rng"),
+    (ric.sparse_ric, (np.ones((3, 4), complex), 2), {}, "A"),
+    (ric.exact_sparse_ric, (VEC, 10), {"max_supports": 1000}, "max_supports"),
+    (ric.low_rank_ric, (MAT, 5), {}, "rank"),
+    (ric.low_rank_ric, (MAT, 0), {}, "rank"),
+    (ric.low_rank_ric, (VEC, 1), {}, "rank"),
+    (ric.low_rank_ric, (MAT, 1), {"input_shape": (5, 5)}, "input_shape"),
+    (ric.low_rank_ric, (MAT, 1), {"n_starts": 0}, "n_starts"),
+    (ric.low_rank_ric, (MAT, 1), {"tol": -1.0}, "tol"),
+    (ric.ls_ric, (MAT, 1, 21), {}, "sparsity"),
+    (ric.ls_ric, (MAT, 0, 0), {}, "sparsity"),
+    (ric.ls_ric, (MAT, 6, 1), {}, "rank"),
+    (ric.ric, (MAT,), {}, "sparsity"),
+    (ric.ric, (MAT,), {"sparsity": 21}, "sparsity"),
+    (ric.bct_bounds, (0.0, 0.1), {}, "delta"),
+    (ric.bct_bounds, (0.5, 1.5), {}, "rho"),
 ]
 
 

@@ -230,44 +230,6 @@ def test_progress_bar_runs(capsys):
     assert res.upper > 0
 
 
-# ----------------------------------------------------------------------------- bad input
-
-VEC = operators.gaussian(10, 20, rng=0)
-MAT = operators.gaussian(10, (4, 5), rng=0)
-
-BAD = [
-    (ric.sparse_ric, (VEC, 21), {}, "k"),
-    (ric.sparse_ric, (VEC, 0), {}, "k"),
-    (ric.sparse_ric, (VEC, 2), {"n_samples": 0}, "n_samples"),
-    (ric.sparse_ric, (VEC, 2), {"kick_size": 3}, "kick_size"),
-    (ric.sparse_ric, (VEC, 2), {"input_shape": (3, 3)}, "input_shape"),
-    (ric.sparse_ric, (VEC, 2), {"rng": np.random.RandomState(0)}, "rng"),
-    (ric.sparse_ric, (np.ones((3, 4), complex), 2), {}, "A"),
-    (ric.exact_sparse_ric, (VEC, 10), {"max_supports": 1000}, "max_supports"),
-    (ric.low_rank_ric, (MAT, 5), {}, "rank"),
-    (ric.low_rank_ric, (MAT, 0), {}, "rank"),
-    (ric.low_rank_ric, (VEC, 1), {}, "rank"),
-    (ric.low_rank_ric, (MAT, 1), {"input_shape": (5, 5)}, "input_shape"),
-    (ric.low_rank_ric, (MAT, 1), {"n_starts": 0}, "n_starts"),
-    (ric.low_rank_ric, (MAT, 1), {"tol": -1.0}, "tol"),
-    (ric.ls_ric, (MAT, 1, 21), {}, "sparsity"),
-    (ric.ls_ric, (MAT, 0, 0), {}, "sparsity"),
-    (ric.ls_ric, (MAT, 6, 1), {}, "rank"),
-    (ric.ric, (MAT,), {}, "sparsity"),
-    (ric.ric, (MAT,), {"sparsity": 21}, "sparsity"),
-    (ric.bct_bounds, (0.0, 0.1), {}, "delta"),
-    (ric.bct_bounds, (0.5, 1.5), {}, "rho"),
-]
-
-
-@pytest.mark.parametrize("func,args,kwargs,name", BAD,
-                         ids=[f"{c[0].__name__}-{c[3]}-{i}" for i, c in enumerate(BAD)])
-def test_bad_input_names_the_argument(func, args, kwargs, name):
-    with pytest.raises((ValueError, TypeError)) as info:
-        func(*args, **kwargs)
-    assert name in str(info.value), str(info.value)
-
-
 # ----------------------------------------------------------------------------- CLI
 
 
