@@ -23,7 +23,7 @@ def _half_step(model, A, residual, X, aux, timer):
     """One normalised gradient step of ``model`` from ``X`` then its projection."""
     with timer("operator"):
         G = A.adjoint(residual)
-        Z, AZ, gz = model.direction(G, aux)
+        AZ, gz = model.direction(G, aux)
     denom = float(np.vdot(AZ, AZ).real)
     alpha = gz / denom if denom > 0 else 0.0
     with timer("projection"):

@@ -83,11 +83,9 @@ class _SparseModel:
         return X, np.flatnonzero(mask)
 
     def direction(self, G, support):
-        """Z = P_Gamma(G), its measurements and <G, Z>."""
+        """A(Z) and <G, Z> for Z = P_Gamma(G), measured on the support alone."""
         g = G.reshape(-1)[support]
-        Z = np.zeros_like(G)
-        Z.reshape(-1)[support] = g
-        return Z, self.A.forward_sparse(g, support), float(np.vdot(g, g).real)
+        return self.A.forward_sparse(g, support), float(np.vdot(g, g).real)
 
     def measure(self, X, support):
         return self.A.forward_sparse(X.reshape(-1)[support], support)
@@ -112,10 +110,9 @@ class _LowRankModel:
         return low.X, low.U
 
     def direction(self, G, U):
-        """Z = U U^T G (the gradient on the current column space)."""
+        """A(Z) and <G, Z> for Z = U U^T G (the gradient on the current column space)."""
         UtG = U.T @ G
-        Z = U @ UtG
-        return Z, self.A.forward(Z), float(np.vdot(UtG, UtG).real)
+        return self.A.forward(U @ UtG), float(np.vdot(UtG, UtG).real)
 
     def measure(self, X, U):
         return self.A.forward(X)
@@ -150,13 +147,13 @@ class _LSModel:
         return split.L + split.S, split
 
     def direction(self, G, split):
-        """Z = U U^T G + P_Omega(G): the gradient on the column space and support."""
+        """A(Z) and <G, Z> for Z = U U^T G + P_Omega(G) (column space and support)."""
         UtG = split.U.T @ G
         Z = split.U @ UtG
         on_support = split.S != 0
         G_omega = G[on_support]
         Z[on_support] += G_omega
-        return Z, self.A.forward(Z), float(np.vdot(UtG, UtG).real + np.vdot(G_omega, G_omega).real)
+        return self.A.forward(Z), float(np.vdot(UtG, UtG).real + np.vdot(G_omega, G_omega).real)
 
     def measure(self, X, split):
         return self.A.forward(X)
@@ -290,7 +287,7 @@ def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, r
     while status is None:
         with timer("operator"):
             G = A.adjoint(residual)
-            Z, AZ, gz = model.direction(G, aux)
+            AZ, gz = model.direction(G, aux)
         denom = float(np.vdot(AZ, AZ).real)
         alpha = gz / denom if denom > 0 else 0.0
         while True:
