@@ -99,7 +99,19 @@ class _SparseModel:
         return None, None
 
 
-class _LowRankModel:
+class _DenseModel:
+    """Models whose iterates are dense matrices: measured by a full forward
+    product, and without the sparse safeguard (no support to compare)."""
+
+    def measure(self, X, aux):
+        return self.A.forward(X)
+
+    @staticmethod
+    def same_subspace(aux, new_aux):
+        return True
+
+
+class _LowRankModel(_DenseModel):
     """Rank-r matrices: column space U, projection by truncated SVD."""
 
     def __init__(self, A, r, svd):
@@ -114,19 +126,12 @@ class _LowRankModel:
         UtG = U.T @ G
         return self.A.forward(U @ UtG), float(np.vdot(UtG, UtG).real)
 
-    def measure(self, X, U):
-        return self.A.forward(X)
-
-    @staticmethod
-    def same_subspace(aux, new_aux):
-        return True
-
     @staticmethod
     def parts(X, aux):
         return X, None
 
 
-class _LSModel:
+class _LSModel(_DenseModel):
     """Rank-r plus s-sparse matrices: the projection is robust PCA."""
 
     def __init__(self, A, r, s, method, inner_tol, inner_max_iter, rng):
@@ -154,13 +159,6 @@ class _LSModel:
         G_omega = G[on_support]
         Z[on_support] += G_omega
         return self.A.forward(Z), float(np.vdot(UtG, UtG).real + np.vdot(G_omega, G_omega).real)
-
-    def measure(self, X, split):
-        return self.A.forward(X)
-
-    @staticmethod
-    def same_subspace(aux, new_aux):
-        return True
 
     @staticmethod
     def parts(X, split):
