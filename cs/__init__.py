@@ -13,7 +13,8 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {"threshold", "operators", "metrics", "solvers", "datasets", "ric", "plotting", "cli"}
+_SUBMODULES = {"threshold", "operators", "metrics", "solvers", "datasets", "ric", "plotting", "cli",
+               "experiments", "video", "dcsc", "activations", "pruning", "nn"}
 
 __all__ = sorted(_SUBMODULES) + ["__version__"]
 

@@ -1,0 +1,62 @@
+"""``cs demo``: recover a synthetic low-rank plus sparse matrix from compressive
+measurements, report how well each solver did, and save the convergence picture."""
+
+from __future__ import annotations
+
+from ._common import Formatter, finite_float, fraction, nonnegative_int, positive_int, unit_interval
+
+
+def run(args):
+    from .. import metrics
+    from ..datasets.synthetic import ls_problem
+    from ..solvers import naht, niht
+
+    m, n = args.shape
+    prob = ls_problem((m, n), args.delta, args.rho_r, args.rho_s, operator=args.operator, rng=args.seed)
+    print(f"cs demo: a {m} x {n} matrix X = L + S of rank {prob.rank} plus {prob.sparsity} sparse "
+          f"entries,\n         measured by {prob.A.n_measurements} {args.operator} measurements "
+          f"(delta = {args.delta}, rho_r = {args.rho_r}, rho_s = {args.rho_s}, seed {args.seed})")
+    truth = dict(X_true=prob.x, L_true=prob.L, S_true=prob.S)
+    solvers = {
+        "NIHT (AccAltProj)": lambda: niht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity,
+                                          tol=args.tol, **truth),
+        "NIHT (GoDec)": lambda: niht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity,
+                                     projection="godec", tol=args.tol, **truth),
+        "NAHT": lambda: naht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity, tol=args.tol, **truth),
+    }
+    ok = True
+    results = {}
+    print(f"{'solver':<20}{'iters':>7}{'time [s]':>10}{'rel err X':>12}{'rel err L':>12}"
+          f"{'rel err S':>12}  stopped because")
+    for name, run in solvers.items():
+        res = results[name] = run()
+        errs = [metrics.relative_error(est, true) for est, true in
+                ((res.X, prob.x), (res.L, prob.L), (res.S, prob.S))]
+        ok &= errs[0] < 1e-3
+        print(f"{name:<20}{res.n_iter:>7}{res.history['time'][-1]:>10.2f}"
+              + "".join(f"{e:>12.2e}" for e in errs) + f"  {res.reason}")
+    print("recovered" if ok else "NOT recovered", "(success rule: relative error of X below 1e-3)")
+    if args.plot:
+        from ..plotting import plot_convergence
+
+        fig = plot_convergence(results, key="error_X")
+        fig.axes[0].set_title(f"{m} x {n}, rank {prob.rank} + {prob.sparsity} sparse, "
+                              f"{prob.A.n_measurements} {args.operator} measurements")
+        fig.savefig(args.plot, dpi=120)
+        print(f"wrote {args.plot}: relative error of X against time")
+    return 0 if ok else 1
+
+
+def register(sub):
+    demo = sub.add_parser("demo", help="recover a synthetic low-rank plus sparse matrix",
+                          formatter_class=Formatter)
+    demo.add_argument("--shape", type=positive_int, nargs=2, default=(100, 100), metavar=("M", "N"))
+    demo.add_argument("--delta", type=fraction, default=0.5, help="p / (m n)")
+    demo.add_argument("--rho-r", type=unit_interval, default=0.1, help="r (m + n - r) / p")
+    demo.add_argument("--rho-s", type=unit_interval, default=0.1, help="s / p")
+    demo.add_argument("--operator", default="fjlt", help="gaussian, fjlt, dct, entries, ...")
+    demo.add_argument("--tol", type=finite_float, default=1e-6, help="relative residual to stop at")
+    demo.add_argument("--seed", type=nonnegative_int, default=0)
+    demo.add_argument("--plot", metavar="PNG", default="cs-demo.png",
+                      help="where to save the convergence plot ('' for none)")
+    demo.set_defaults(func=run)
