@@ -16,4 +16,9 @@ def test_readme_python_blocks_run():
 def test_readme_opens_with_the_two_commands():
     text = README.read_text()
     assert "pip install -e . && cs demo" in text
-    assert "pip install -e '.[test]' && python -m pytest" in text
+    command = "pip install torch==2.13.0 && pip install -e '.[test,distributed,torch]' && python -m pytest"
+    assert command in text
+    # CI runs exactly the README's test command, step by step
+    ci = (README.parent / ".ci" / "run").read_text()
+    for step in command.split(" && "):
+        assert f"python -m {step}" in ci or step in ci
