@@ -324,3 +324,144 @@ def columns_rmatvec(M, cols, y, out):
             acc += M[i, c] * y[i]
         out[j] = acc
     return out
+
+
+# ---------------------------------------------------------------------------
+# Convolutional dictionaries (cs.convolution) and stripe-capped supports
+# (cs.dcsc).  Direct-path circular convolutions: atom (k, t) of a dictionary
+# is filter k placed at offset t, so synthesis is
+#     X[b, c, u] = sum_k sum_j f[k, c, j] G[b, k, (u - j) mod N]
+# and analysis (the adjoint) the cross-correlation
+#     Z[b, k, t] = sum_c sum_j f[k, c, j] V[b, c, (t + j) mod N].
+# Each wrap-around is split into two contiguous loops so that the inner
+# loops vectorise.  References: tests/naive.py (section "convolution").
+# ---------------------------------------------------------------------------
+
+
+@numba.njit(**JIT)
+def conv1d_synthesis(filters, G, out):
+    """out[b, c] = sum_k f[k, c] (*) G[b, k] (circular convolution); out zeroed here."""
+    m, C, n = filters.shape
+    B, _, N = G.shape
+    out[:] = 0
+    for b in range(B):
+        for k in range(m):
+            g = G[b, k]
+            for c in range(C):
+                x = out[b, c]
+                for j in range(n):
+                    w = filters[k, c, j]
+                    if w == 0:
+                        continue
+                    for u in range(j, N):
+                        x[u] += w * g[u - j]
+                    for u in range(j):
+                        x[u] += w * g[u - j + N]
+    return out
+
+
+@numba.njit(**JIT)
+def conv1d_analysis(filters, V, out):
+    """out[b, k] = sum_c f[k, c] (x) V[b, c] (circular cross-correlation); out zeroed here."""
+    m, C, n = filters.shape
+    B, _, N = V.shape
+    out[:] = 0
+    for b in range(B):
+        for k in range(m):
+            z = out[b, k]
+            for c in range(C):
+                v = V[b, c]
+                for j in range(n):
+                    w = filters[k, c, j]
+                    if w == 0:
+                        continue
+                    for t in range(N - j):
+                        z[t] += w * v[t + j]
+                    for t in range(N - j, N):
+                        z[t] += w * v[t + j - N]
+    return out
+
+
+@numba.njit(**JIT)
+def conv2d_synthesis(filters, G, out):
+    """2-D circular convolution: out[b, c] = sum_k f[k, c] (*) G[b, k]; out zeroed here."""
+    m, C, nh, nw = filters.shape
+    B, _, H, W = G.shape
+    out[:] = 0
+    for b in range(B):
+        for k in range(m):
+            for c in range(C):
+                for ji in range(nh):
+                    for jj in range(nw):
+                        w = filters[k, c, ji, jj]
+                        if w == 0:
+                            continue
+                        for u in range(H):
+                            src = G[b, k, (u - ji + H) % H]
+                            dst = out[b, c, u]
+                            for v in range(jj, W):
+                                dst[v] += w * src[v - jj]
+                            for v in range(jj):
+                                dst[v] += w * src[v - jj + W]
+    return out
+
+
+@numba.njit(**JIT)
+def conv2d_analysis(filters, V, out):
+    """2-D circular cross-correlation: out[b, k] = sum_c f[k, c] (x) V[b, c]; out zeroed here."""
+    m, C, nh, nw = filters.shape
+    B, _, H, W = V.shape
+    out[:] = 0
+    for b in range(B):
+        for k in range(m):
+            for c in range(C):
+                for ji in range(nh):
+                    for jj in range(nw):
+                        w = filters[k, c, ji, jj]
+                        if w == 0:
+                            continue
+                        for t in range(H):
+                            src = V[b, c, (t + ji) % H]
+                            dst = out[b, k, t]
+                            for s in range(W - jj):
+                                dst[s] += w * src[s + jj]
+                            for s in range(W - jj, W):
+                                dst[s] += w * src[s + jj - W]
+    return out
+
+
+@numba.njit(**JIT)
+def stripe_capped_support(candidates, H, W, lo_h, len_h, lo_w, len_w, cap, counts, accept):
+    """Accept candidates (flat indices into (m, H, W), in the order given) while
+    every stripe keeps at most ``cap`` nonzeros.
+
+    A nonzero at spatial position (h, w) lies in the stripes centred at the
+    positions (h + lo_h + i, w + lo_w + j) mod (H, W) for i < len_h, j < len_w
+    (lo = -(n - 1), len = 2n - 1, or the whole circle when that is shorter);
+    ``counts[h, w]`` is the number of accepted nonzeros in the stripe centred
+    at (h, w).  ``counts`` must be zero on entry; ``accept`` (bool, size m H W)
+    is written.
+    """
+    accept[:] = False
+    plane = H * W
+    for i in range(candidates.size):
+        p = candidates[i] % plane
+        h = p // W
+        w = p % W
+        ok = True
+        for dh in range(len_h):
+            row = (h + lo_h + dh + H) % H
+            for dw in range(len_w):
+                if counts[row, (w + lo_w + dw + W) % W] >= cap:
+                    ok = False
+                    break
+            if not ok:
+                break
+        if not ok:
+            continue
+        accept[candidates[i]] = True
+        for dh in range(len_h):
+            row = (h + lo_h + dh + H) % H
+            for dw in range(len_w):
+                counts[row, (w + lo_w + dw + W) % W] += 1
+    return accept

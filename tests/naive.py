@@ -28,3 +28,51 @@ def shifted_relu(x, tau, level=np.inf):
 
 def hard_tau(x, tau):
     return np.where(np.abs(x) > tau, x, 0)
+
+
+# ---------------------------------------------------------------------------
+# convolution: references for the cs._kernels section "Convolutional
+# dictionaries" (explicit index loops over the circular shifts).
+# ---------------------------------------------------------------------------
+
+
+def conv_synthesis(filters, G):
+    """X[b, c, u] = sum_k sum_j f[k, c, j] G[b, k, u - j] (circular, any number of spatial axes)."""
+    filters, G = np.asarray(filters), np.asarray(G)
+    m, C = filters.shape[:2]
+    spatial = G.shape[2:]
+    X = np.zeros((G.shape[0], C) + spatial)
+    for j in np.ndindex(*filters.shape[2:]):
+        shifted = np.roll(G, j, axis=tuple(range(2, G.ndim)))  # shifted[..., u] = G[..., u - j]
+        X += np.einsum("kc,bk...->bc...", filters[(slice(None), slice(None)) + j], shifted)
+    return X
+
+
+def conv_analysis(filters, V):
+    """Z[b, k, t] = sum_c sum_j f[k, c, j] V[b, c, t + j] (circular)."""
+    filters, V = np.asarray(filters), np.asarray(V)
+    Z = np.zeros((V.shape[0], filters.shape[0]) + V.shape[2:])
+    for j in np.ndindex(*filters.shape[2:]):
+        shifted = np.roll(V, tuple(-i for i in j), axis=tuple(range(2, V.ndim)))  # V[..., t + j]
+        Z += np.einsum("kc,bc...->bk...", filters[(slice(None), slice(None)) + j], shifted)
+    return Z
+
+
+def stripe_capped_support(candidates, shape, half, cap):
+    """Greedy acceptance in candidate order: a candidate is kept when every stripe
+    (a box of half-width ``half`` per spatial axis, circular) that contains it
+    still holds fewer than ``cap`` nonzeros.  ``shape`` = (m, *spatial)."""
+    accept = np.zeros(int(np.prod(shape)), bool)
+    spatial = shape[1:]
+    for c in candidates:
+        trial = accept.copy()
+        trial[c] = True
+        ind = trial.reshape(shape).sum(axis=0)
+        counts = ind
+        for ax, (h, n) in enumerate(zip(half, spatial)):
+            width = min(2 * h + 1, n)
+            lo = -h if 2 * h + 1 <= n else 0
+            counts = sum(np.roll(counts, -(lo + d), axis=ax) for d in range(width))
+        if counts.max() <= cap:
+            accept = trial
+    return accept
