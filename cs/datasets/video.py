@@ -562,7 +562,7 @@ def scene(shape=(72, 96), n_frames=60, *, channels="grey", pause=True, flicker=0
     shape : (H, W)
         Frame size, at least 16 x 16.
     n_frames : int
-        At least 8.
+        At least 1.
     channels : {"grey", "rgb"}
     pause : bool
         Whether one object stops for a while.
@@ -577,7 +577,7 @@ def scene(shape=(72, 96), n_frames=60, *, channels="grey", pause=True, flicker=0
     Scene
     """
     height, width = (check_int(s, f"shape[{i}]", low=16) for i, s in enumerate(shape))
-    n_frames = check_int(n_frames, "n_frames", low=8)
+    n_frames = check_int(n_frames, "n_frames", low=1)
     channels = check_choice(channels, "channels", {"grey", "rgb"})
     flicker = check_real(flicker, "flicker", low=0.0, high=0.1)
     noise = check_real(noise, "noise", low=0.0, high=0.05)
