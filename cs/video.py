@@ -177,9 +177,11 @@ def _solve_matrix(M, *, delta, rank, sparsity, solver, operator, tol, max_iter, 
         A = getattr(operators, operator)(p, (m, n), rng=rng, dtype=M.dtype)
         b = A.forward(M)
         seconds["measure"] = seconds.get("measure", 0.0) + time.perf_counter() - start
-        kwargs = dict(rank=rank, sparsity=s, tol=tol, max_iter=max_iter, callback=bar, rng=rng)
-        if init is not None and solver == "niht" and _niht_takes_init():
-            kwargs["init"] = init
+        kwargs = dict(rank=rank, sparsity=s, tol=tol, max_iter=max_iter, callback=bar)
+        if solver == "niht":
+            kwargs["rng"] = rng
+            if init is not None and _niht_takes_init():
+                kwargs["init"] = init
         start = time.perf_counter()
         res = (niht if solver == "niht" else naht)(A, b, **kwargs)
         seconds["solve"] = seconds.get("solve", 0.0) + time.perf_counter() - start
