@@ -347,3 +347,28 @@ def test_sweep_writes_resumes_and_plots(tmp_path):
     assert (tmp_path / "sweep.png").stat().st_size > 1000
     import matplotlib.pyplot as plt
     plt.close(fig)
+
+
+# -- the command line ----------------------------------------------------------------------
+
+
+def test_cli_sweep_writes_and_resumes(tmp_path, capsys):
+    from cs.cli import main
+
+    argv = ["dcsc", "sweep", "--out", str(tmp_path / "run"), "--filter-length", "16", "--densities",
+            "0.01,0.05", "--trials", "20", "--quiet"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "50% success" in out and "sweep.png" in out
+    assert (tmp_path / "run" / "sweep.png").exists()
+    first = (tmp_path / "run" / "sweep.csv").read_text()
+    assert main(argv[:7] + ["0.01,0.05,0.1"] + argv[8:]) == 0     # resumes: appends one grid point
+    again = (tmp_path / "run" / "sweep.csv").read_text()
+    assert again.startswith(first) and again.count("\n") == first.count("\n") + 2
+    assert main(argv[:9] + ["21", "--quiet"]) == 2
+    assert "other parameters" in capsys.readouterr().err
+    assert main(["dcsc", "sweep", "--out", str(tmp_path / "x"), "--filter-length", "64",
+                 "--signal-length", "32", "--quiet"]) == 2
+    assert "longer than the signal" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["dcsc", "sweep", "--out", str(tmp_path / "y"), "--filters", "0"])
