@@ -347,13 +347,32 @@ def patch_l2(V, patch_shape):
     return np.sqrt(np.maximum(energy.reshape(energy.shape[0], -1).max(axis=1), 0.0))
 
 
+def _cached(D, key, compute):
+    """A per-dictionary cache of derived arrays (filters are fixed once a dictionary is built)."""
+    cache = D.__dict__.setdefault("_dcsc_cache", {})
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
 def _cross_terms(D):
     """Correlations with the self terms r_kk[0] zeroed (every other Gram entry)."""
-    r = D.correlations()
-    m = r.shape[0]
-    off = r.copy()
-    off[(np.arange(m), np.arange(m)) + (0,) * (r.ndim - 2)] = 0
-    return r, off
+    def compute():
+        r = D.correlations()
+        m = r.shape[0]
+        off = r.copy()
+        off[(np.arange(m), np.arange(m)) + (0,) * (r.ndim - 2)] = 0
+        return r, off
+    return _cached(D, "cross_terms", compute)
+
+
+def _babel_table(D):
+    """``table[S - 1] = mu_2(S)^2`` for S = 1 .. (number of correlations)."""
+    def compute():
+        off = _cross_terms(D)[1] ** 2
+        per_atom = np.moveaxis(off, 1, 0).reshape(off.shape[1], -1)    # (l, (k, delta))
+        return np.cumsum(-np.sort(-per_atom, axis=1), axis=1).max(axis=0)
+    return _cached(D, "babel", compute)
 
 
 def mutual_coherence(D):
@@ -395,10 +414,13 @@ def babel2(D, S):
     :math:`\mu_2(S) \le \sqrt{S}\,\mu`.
     """
     S = check_int(S, "S", low=0)
-    off = _cross_terms(D)[1] ** 2
-    per_atom = np.moveaxis(off, 1, 0).reshape(off.shape[1], -1)        # (l, (k, delta))
-    per_atom = -np.sort(-per_atom, axis=1)[:, :S]
-    return float(np.sqrt(per_atom.sum(axis=1).max(initial=0.0)))
+    return float(_babel2_many(D, np.array([S]))[0])
+
+
+def _babel2_many(D, S):
+    table = _babel_table(D)
+    S = np.minimum(np.asarray(S, dtype=np.int64), table.size)
+    return np.sqrt(np.where(S > 0, table[np.maximum(S - 1, 0)], 0.0))
 
 
 def interference_variance(D, G):
@@ -410,7 +432,21 @@ def interference_variance(D, G):
     :math:`\Gamma\odot\Gamma` with the squared filter correlations, minus the
     self term ([D]).  ``G``: ``(B, m, *spatial)``; returns the same shape.
     """
-    r = D.correlations()
+    nd = len(D.spatial_shape)
+    axes = tuple(range(-nd, 0))
+    r = _cross_terms(D)[0]
+    Qh = _cached(D, "squared_correlations_fft", lambda: _squared_correlations_fft(D, r))
+    G2 = np.asarray(G, dtype=np.float64) ** 2
+    Gh = scipy.fft.rfftn(G2, axes=axes)                                   # (B, k, *freq)
+    Vh = np.einsum("kl...,bk...->bl...", Qh.conj(), Gh)
+    v = scipy.fft.irfftn(Vh, s=D.spatial_shape, axes=axes)
+    self_term = np.diagonal(r, axis1=0, axis2=1)[(0,) * nd] ** 2          # r_ll[0]^2 = 1 for unit atoms
+    v -= G2 * self_term.reshape((-1,) + (1,) * nd)
+    return np.maximum(v, 0.0)
+
+
+def _squared_correlations_fft(D, r):
+    """rfft over the signal circle of r_kl[delta]^2 placed at lag delta mod N."""
     nd = len(D.spatial_shape)
     q = np.zeros((D.n_filters, D.n_filters) + D.spatial_shape)
     index = []
@@ -419,15 +455,7 @@ def interference_variance(D, G):
         lags = np.where(lags <= L // 2, lags, lags - L) if L < N else lags   # lag delta of index i
         index.append(lags % N)
     q[(slice(None), slice(None)) + np.ix_(*index)] = r ** 2
-    axes = tuple(range(-nd, 0))
-    Qh = scipy.fft.rfftn(q, axes=axes)                                    # (k, l, *freq)
-    G2 = np.asarray(G, dtype=np.float64) ** 2
-    Gh = scipy.fft.rfftn(G2, axes=axes)                                   # (B, k, *freq)
-    Vh = np.einsum("kl...,bk...->bl...", Qh.conj(), Gh)
-    v = scipy.fft.irfftn(Vh, s=D.spatial_shape, axes=axes)
-    self_term = np.diagonal(r, axis1=0, axis2=1)[(0,) * nd] ** 2          # r_ll[0]^2 = 1 for unit atoms
-    v -= G2 * self_term.reshape((-1,) + (1,) * nd)
-    return np.maximum(v, 0.0)
+    return scipy.fft.rfftn(q, axes=tuple(range(-nd, 0)))                  # (k, l, *freq)
 
 
 # --------------------------------------------------------------------------
@@ -1035,7 +1063,7 @@ def average_case_bound(model, sample, thresholds, *, rule="hard", constant=8.0, 
             s = stripe_sparsity(G, D.filter_shape)
             K = math.prod(D.code_shape)
             t = np.minimum(gmin[:, None] - beta.reshape(B, -1), beta.reshape(B, -1)).min(axis=1) - eps
-            mu2 = np.array([babel2(D, int(si)) for si in s])
+            mu2 = _babel2_many(D, s)
             with np.errstate(divide="ignore", invalid="ignore"):
                 b = np.where(t > 0, 2 * K * np.exp(-4 * t * t / (constant * mu2**2 * gmax**2)), 1.0)
             bounds[:, i] = np.where((t > 0) & (mu2 * gmax == 0), 0.0, b)

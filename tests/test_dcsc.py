@@ -372,3 +372,24 @@ def test_cli_sweep_writes_and_resumes(tmp_path, capsys):
     assert "longer than the signal" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["dcsc", "sweep", "--out", str(tmp_path / "y"), "--filters", "0"])
+
+
+def test_two_dimensional_model_end_to_end():
+    model = dcsc.DCSCModel.random((20, 18), [2, 3], [3, 2], kind=["gaussian", "sparse_sign"], nnz=[None, 2],
+                                  rng=0)
+    assert model.filter_shapes == ((3, 3), (2, 2)) and model.code_shape(2) == (3, 20, 18)
+    s = dcsc.sample_codes(model, density=0.01, stripe_sparsity=1, batch=30, rng=1)
+    assert dcsc.stripe_sparsity(s.codes[1], (2, 2)).max() <= 1
+    rep, est, _ = dcsc.recover(model, s)
+    assert [e.shape for e in est] == [G.shape for G in s.codes]
+    single = dcsc.DCSCModel.from_filters([model.dictionaries[0].filters], (20, 18))
+    s1 = dcsc.sample_codes(single, density=0.004, stripe_sparsity=2, batch=30, rng=2)
+    met = dcsc.uniform_condition(single, s1)[0].ok
+    rep, _, _ = dcsc.recover(single, s1, thresholds="theory")
+    assert rep.path_ok[met].all() and met.any() and not met.all()
+    D = model.dictionaries[0]
+    gram = _gram(D) ** 2
+    np.fill_diagonal(gram, 0)
+    v = dcsc.interference_variance(D, s.codes[0][:2])
+    for b in range(2):
+        np.testing.assert_allclose(v[b].ravel(), gram @ s.codes[0][b].ravel() ** 2, atol=1e-12)
