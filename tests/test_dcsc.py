@@ -393,3 +393,17 @@ def test_two_dimensional_model_end_to_end():
     v = dcsc.interference_variance(D, s.codes[0][:2])
     for b in range(2):
         np.testing.assert_allclose(v[b].ravel(), gram @ s.codes[0][b].ravel() ** 2, atol=1e-12)
+
+
+@pytest.mark.parametrize("L, noise", [(1, 0.08), (2, 0.02)])
+def test_uniform_guarantee_with_noise(L, noise):
+    """With noise E the window shrinks by eps_0 = ||E||^p_{2,inf}; inside it recovery still holds."""
+    model = _constructed_model(L)
+    s = dcsc.sample_codes(model, density=0.005, stripe_sparsity=2, batch=60, noise=noise, rng=4)
+    conds = dcsc.uniform_condition(model, s)
+    met = np.logical_and.reduce([c.ok for c in conds])
+    assert (conds[0].eps_in > 0).all() and 10 <= met.sum() < met.size
+    rep, _, _ = dcsc.recover(model, s, thresholds="theory")
+    assert rep.path_ok[met].all()
+    louder = dcsc.sample_codes(model, density=0.005, stripe_sparsity=2, batch=60, noise=1.0, rng=4)
+    assert np.logical_and.reduce([c.ok for c in dcsc.uniform_condition(model, louder)]).sum() < met.sum()
