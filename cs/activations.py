@@ -209,9 +209,9 @@ class GaussianMoments(NamedTuple):
     r"""Moments of :math:`\phi(\sqrt q z)`, :math:`z \sim N(0, 1)` (arrays shaped like ``q``).
 
     Fields: ``e_phi`` :math:`E[\phi]`, ``e_phi2`` :math:`E[\phi^2]`,
-    ``e_dphi2`` :math:`E[\phi'^2]`, ``e_phi_ddphi`` :math:`E[\phi\phi'']`,
-    ``d_e_dphi2`` and ``d2_e_phi2`` (:math:`\partial_q(E[\phi'^2]+E[\phi\phi''])`
-    and :math:`\partial_q^2 E[\phi^2]`), ``sparsity`` (fraction of exact zeros),
+    ``e_dphi2`` :math:`E[\phi'^2]`, ``e_phi_ddphi`` :math:`E[\phi\phi'']`
+    (:math:`\phi''` the Dirac masses at the kinks), ``d2_e_phi2``
+    :math:`\partial_q^2 E[\phi^2]`, ``sparsity`` (fraction of exact zeros),
     ``saturation`` (fraction at the clip, :math:`|\phi| = m`).
     """
 

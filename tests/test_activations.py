@@ -207,7 +207,7 @@ def test_bad_values_name_the_argument(call, name):
 # ----------------------------------------------------------------------------- wide random network
 
 def _wide_network(seeds=(0, 1, 2), width=500, depth=60, batch=8):
-    """Per activation and seed: the final pre-activation variance (inf on blow-up) and mean sparsity."""
+    """Per activation and seed: final pre-activation variance (inf on blow-up), mean sparsity, layers run."""
     configs = {name: act.edge_of_chaos(kind, 0.85, m=m) for name, kind, m in [
         ("ReLU_tau", "shifted_relu", INF), ("ST_tau", "soft_threshold", INF),
         ("CReLU", "shifted_relu", act.suggest_clip("shifted_relu", 0.85)),
@@ -221,7 +221,7 @@ def _wide_network(seeds=(0, 1, 2), width=500, depth=60, batch=8):
         x = rng.standard_normal((width, batch), dtype=np.float32)   # q^0 = q* = 1
         for name, e in configs.items():
             h, sparsity = x, []
-            for W, b in zip(weights, biases):
+            for depth_reached, (W, b) in enumerate(zip(weights, biases), 1):
                 a = e.activation(h)
                 sparsity.append(np.mean(a == 0))
                 h = np.float32(np.sqrt(e.sigma_w2)) * (W @ a) + np.float32(np.sqrt(e.sigma_b2)) * b
@@ -229,18 +229,18 @@ def _wide_network(seeds=(0, 1, 2), width=500, depth=60, batch=8):
                 if q > 1e6:
                     q = np.inf
                     break
-            out[name].append((q, float(np.mean(sparsity))))
+            out[name].append((q, float(np.mean(sparsity)), depth_reached))
     return out
 
 
 def test_wide_network_clipping_keeps_variance_and_sparsity():
     res = _wide_network()
     for name in ("CReLU", "CST"):
-        q, s = np.array(res[name]).T
+        q, s, _ = np.array(res[name]).T
         assert np.all(np.abs(q - 1) < 0.25), (name, q)
         assert np.all(np.abs(s - 0.85) < 0.02), (name, s)
     for name in ("ReLU_tau", "ST_tau"):
-        q, s = np.array(res[name]).T
+        q, s, _ = np.array(res[name]).T
         assert np.sum(np.isinf(q)) >= 2, (name, q)           # blows up in most seeds
 
 

@@ -89,3 +89,20 @@ def test_wide_torch_network_tracks_the_fixed_point():
             h = layer(a)
     assert abs(float(h.pow(2).mean()) - e.q_star) < 0.25
     assert abs(float((a == 0).float().mean()) - 0.85) < 0.03
+
+
+@pytest.mark.slow
+def test_digits_example_clipped_shifted_relu_trains_sparse_and_accurate():
+    pytest.importorskip("sklearn", reason="the digits example needs scikit-learn")
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).parents[1] / "examples" / "sparse_activations_digits.py"
+    spec = importlib.util.spec_from_file_location("sparse_activations_digits", path)
+    ex = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ex)
+    torch.set_num_threads(1)
+    eoc = ex.activations_to_compare(0.85)["clipped shifted ReLU"]
+    acc, per_layer, _ = ex.train(eoc, ex.load_digits_split(0), epochs=15, seed=0)
+    assert per_layer.size == 10
+    assert acc >= 0.90 and per_layer.mean() >= 0.80, (acc, per_layer)
