@@ -61,7 +61,7 @@ FILTER_KINDS = ("gaussian", "sparse_gaussian", "sparse_sign")
 # (channel, filter) pair.  Calibrated by benchmarks/bench_dcsc.py on x86-64.
 FFT_COST = 1.5
 MIX_COST = 6.0
-DIRECT_COST = 0.6
+DIRECT_COST = 0.75
 
 
 def _check_signal_shape(signal_shape):
