@@ -28,8 +28,8 @@ approximate nearest neighbors", SIAM J. Comput. 39(1), 2009.
 
 from __future__ import annotations
 
+import copy
 import math
-import os
 
 import numpy as np
 import scipy.fft
@@ -37,26 +37,19 @@ import scipy.sparse
 from scipy.sparse.linalg import LinearOperator
 
 from . import _kernels
-from ._validation import as_rng, check_dtype, check_int, check_real
+from ._validation import (as_rng, check_array, check_dtype, check_int, check_memory, check_real,
+                          check_shape, is_all_finite)
 
 __all__ = [
     "MeasurementOperator", "DenseOperator", "DCTOperator", "EntrySampling",
     "SparseMatrixOperator", "IdentityOperator", "WrappedOperator",
     "gaussian", "rademacher", "fjlt", "subsampled_dct", "entry_sampling",
-    "sparse_expander", "identity", "as_operator", "dot_test",
+    "sparse_expander", "identity", "as_operator", "check_problem", "dot_test",
 ]
 
 
 def _check_shape(input_shape):
-    if isinstance(input_shape, (int, np.integer)):
-        input_shape = (input_shape,)
-    try:
-        shape = tuple(int(s) for s in input_shape)
-    except TypeError as err:
-        raise TypeError(f"input_shape must be an int or a tuple of ints, got {input_shape!r}") from err
-    if len(shape) not in (1, 2) or any(s < 1 for s in shape):
-        raise ValueError(f"input_shape must be (n,) or (m, n) with positive sizes, got {input_shape!r}")
-    return shape
+    return check_shape(input_shape, "input_shape")
 
 
 def _check_p(p, size):
@@ -90,6 +83,64 @@ class MeasurementOperator(LinearOperator):
     def input_size(self):
         return self.shape[1]
 
+    def reshape(self, input_shape):
+        """The same operator acting on unknowns of ``input_shape`` (same number of entries).
+
+        Keeps everything else (``orthonormal_rows``, the restricted products);
+        returns ``self`` when the shape does not change.
+        """
+        shape = _check_shape(input_shape)
+        if shape == self.input_shape:
+            return self
+        if math.prod(shape) != self.input_size:
+            raise ValueError(f"input_shape={shape} has {math.prod(shape)} entries but the operator acts "
+                             f"on {self.input_size}")
+        reshaped = copy.copy(self)
+        reshaped.input_shape = shape
+        return reshaped
+
+    def todense(self):
+        """The ``p x N`` matrix of the operator (on flattened unknowns).
+
+        Explicit matrices are returned as they are stored (no copy); any
+        other operator is materialised from ``p`` adjoints, after checking
+        that the matrix fits in memory (MemoryError naming its size).
+        """
+        check_memory(self.n_measurements * self.input_size, self.dtype,
+                     f"the dense {self.n_measurements} x {self.input_size} matrix of {type(self).__name__}")
+        return self._todense()
+
+    def _todense(self):
+        p, size = self.shape
+        dense = np.empty((p, size), dtype=self.dtype)
+        step = max(1, (1 << 22) // max(size, 1))  # about 32 MiB of adjoints at a time
+        for start in range(0, p, step):
+            stop = min(p, start + step)
+            block = np.zeros((p, stop - start), dtype=self.dtype)
+            block[np.arange(start, stop), np.arange(stop - start)] = 1
+            dense[start:stop] = np.asarray(self.rmatmat(block)).conj().T
+        return dense
+
+    def _support(self, support, values=None, values_name="values"):
+        """``support`` as int64 flat indices inside the unknown, matching ``values`` in length.
+
+        Checked here, before any restricted kernel reads memory by these indices.
+        """
+        support = np.asarray(support)
+        if support.size == 0:
+            support = support.astype(np.int64)
+        if support.ndim != 1 or support.dtype.kind not in "iu":
+            raise TypeError(f"support must be a 1-D array of integer indices, got dtype {support.dtype} "
+                            f"and shape {support.shape}")
+        support = support.astype(np.int64, copy=False)
+        if support.size and (support.min() < 0 or support.max() >= self.input_size):
+            raise ValueError(f"support holds indices outside [0, {self.input_size}) "
+                             f"(min {support.min()}, max {support.max()})")
+        if values is not None and np.shape(values) != (support.size,):
+            raise ValueError(f"{values_name} has shape {np.shape(values)} but support has "
+                             f"{support.size} entries")
+        return support
+
     def forward(self, X):
         """Measurements ``A(X)``, shape ``(p,)``; ``X`` of ``input_shape`` (or flat)."""
         X = np.asarray(X)
@@ -107,17 +158,28 @@ class MeasurementOperator(LinearOperator):
         return self._rmatvec(y).reshape(self.input_shape)
 
     def forward_sparse(self, values, support):
-        """``A(x)`` for ``x`` zero off the flat indices ``support``.
+        """``A(x)`` for ``x`` zero off the flat indices ``support`` (``values`` on them).
 
         Subclasses with a cheaper restricted product (an explicit matrix
-        costs ``p * len(support)``, not ``p * N``) override this.
+        costs ``p * len(support)``, not ``p * N``) override ``_forward_sparse``.
         """
+        values = np.asarray(values)
+        return self._forward_sparse(values, self._support(support, values))
+
+    def adjoint_at(self, y, support):
+        """The entries ``support`` (flat indices) of ``A*(y)``."""
+        y = np.asarray(y)
+        if y.shape != (self.n_measurements,):
+            raise ValueError(f"y has shape {y.shape} but the operator makes {self.n_measurements} "
+                             "measurements")
+        return self._adjoint_at(y, self._support(support))
+
+    def _forward_sparse(self, values, support):
         x = np.zeros(self.input_size, dtype=np.result_type(self.dtype, values))
         x[support] = values
         return self._matvec(x)
 
-    def adjoint_at(self, y, support):
-        """The entries ``support`` of ``A*(y)`` (flat indices)."""
+    def _adjoint_at(self, y, support):
         return self._rmatvec(y)[support]
 
     def __repr__(self):
@@ -125,39 +187,19 @@ class MeasurementOperator(LinearOperator):
                 f"p={self.n_measurements}, dtype={self.dtype}>")
 
 
-def _available_memory():
-    """Bytes of memory available now (MemAvailable on Linux, else physical)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 1 << 62
-
-
 def _check_dense_fits(p, size, dtype, what):
-    need = p * size * np.dtype(dtype).itemsize
-    have = _available_memory()
-    if need > 0.8 * have:
-        raise MemoryError(f"a dense {what} operator of {p} x {size} {np.dtype(dtype)} entries needs "
-                          f"{need / 2**30:.1f} GiB but only {have / 2**30:.1f} GiB is available; use a "
-                          "fast operator (fjlt, subsampled_dct, entry_sampling, sparse_expander)")
+    check_memory(p * size, dtype, f"a dense {what} operator of {p} x {size}",
+                 hint="; use a fast operator (fjlt, subsampled_dct, entry_sampling, sparse_expander)")
 
 
 class DenseOperator(MeasurementOperator):
     """An explicit ``p x N`` matrix ``M`` acting on the flattened unknown."""
 
-    def __init__(self, matrix, input_shape=None):
+    def __init__(self, matrix, input_shape=None, *, _finite=False):
         matrix = np.asarray(matrix)
         if matrix.ndim != 2:
             raise ValueError(f"A must be a 2-D matrix, got shape {matrix.shape}")
-        if matrix.dtype.kind not in "fc":
-            matrix = matrix.astype(np.float64)
+        matrix = check_array(matrix, "A", finite=not _finite)
         input_shape = (matrix.shape[1],) if input_shape is None else _check_shape(input_shape)
         if math.prod(input_shape) != matrix.shape[1]:
             raise ValueError(f"input_shape {input_shape} has {math.prod(input_shape)} entries but the "
@@ -182,19 +224,20 @@ class DenseOperator(MeasurementOperator):
         return (self.matrix.flags.f_contiguous and self.matrix.dtype.kind == "f"
                 and all(np.asarray(a).dtype.kind == "f" for a in arrays))
 
-    def forward_sparse(self, values, support):
-        support = np.asarray(support, dtype=np.int64)
+    def _forward_sparse(self, values, support):
         if self._fast_columns(values):
             out = np.zeros(self.n_measurements, dtype=np.result_type(self.dtype, values))
-            return _kernels.columns_matvec(self.matrix, support, np.asarray(values), out)
+            return _kernels.columns_matvec(self.matrix, support, values, out)
         return self.matrix[:, support] @ values
 
-    def adjoint_at(self, y, support):
-        support = np.asarray(support, dtype=np.int64)
+    def _adjoint_at(self, y, support):
         if self._fast_columns(y):
             out = np.empty(support.size, dtype=np.result_type(self.dtype, y))
-            return _kernels.columns_rmatvec(self.matrix, support, np.asarray(y), out)
+            return _kernels.columns_rmatvec(self.matrix, support, y, out)
         return self.matrix[:, support].T.conj() @ y
+
+    def _todense(self):
+        return self.matrix
 
 
 def _dense_random(kind, p, input_shape, rng, dtype):
@@ -212,7 +255,7 @@ def _dense_random(kind, p, input_shape, rng, dtype):
     else:
         matrix = (2 * rng.integers(0, 2, size=(size, p), dtype=np.int8) - 1).astype(dtype).T
     matrix *= scale
-    return DenseOperator(matrix, input_shape)
+    return DenseOperator(matrix, input_shape, _finite=True)
 
 
 def gaussian(p, input_shape, *, rng=None, dtype=np.float64):
@@ -243,6 +286,7 @@ class DCTOperator(MeasurementOperator):
         size = math.prod(input_shape)
         p = _check_p(p, size)
         dtype = check_dtype(dtype)
+        check_memory(3 * size, np.float64, f"an FJLT/DCT operator on {size} entries")
         rng = as_rng(rng)
         self.rows = np.sort(rng.choice(size, size=p, replace=False))
         self.signs = (2.0 * rng.integers(0, 2, size=size) - 1).astype(dtype) if signs else None
@@ -286,8 +330,10 @@ class EntrySampling(MeasurementOperator):
         input_shape = _check_shape(input_shape)
         size = math.prod(input_shape)
         p = _check_p(p, size)
+        dtype = check_dtype(dtype)
+        check_memory(2 * size, np.float64, f"entry sampling of {size} entries")
         self.rows = np.sort(as_rng(rng).choice(size, size=p, replace=False))
-        super().__init__(input_shape, p, check_dtype(dtype))
+        super().__init__(input_shape, p, dtype)
 
     def _matvec(self, x):
         return np.ravel(x)[self.rows]
@@ -297,7 +343,7 @@ class EntrySampling(MeasurementOperator):
         z[self.rows] = np.ravel(y)
         return z
 
-    def forward_sparse(self, values, support):
+    def _forward_sparse(self, values, support):
         x = np.zeros(self.input_size, dtype=np.result_type(values, self.dtype))
         x[support] = values
         return x[self.rows]
@@ -313,6 +359,8 @@ class SparseMatrixOperator(MeasurementOperator):
 
     def __init__(self, matrix, input_shape=None):
         matrix = scipy.sparse.csr_array(matrix)
+        if matrix.ndim != 2 or not is_all_finite(matrix.data):
+            raise ValueError("A (a sparse matrix) contains NaN or infinity")
         input_shape = (matrix.shape[1],) if input_shape is None else _check_shape(input_shape)
         if math.prod(input_shape) != matrix.shape[1]:
             raise ValueError(f"input_shape {input_shape} has {math.prod(input_shape)} entries but the "
@@ -327,30 +375,50 @@ class SparseMatrixOperator(MeasurementOperator):
     def _rmatvec(self, y):
         return self._matrix_t @ np.ravel(y)
 
-    def forward_sparse(self, values, support):
+    def _forward_sparse(self, values, support):
         return self.matrix[:, support] @ values
+
+    def _todense(self):
+        return self.matrix.toarray()
+
+
+#: Rounds of redrawing repeated rows in sparse_expander before Floyd's algorithm.
+_EXPANDER_REDRAWS = 8
 
 
 def sparse_expander(p, input_shape, d=8, *, rng=None, dtype=np.float64):
     """Sparse expander: each column has ``d`` nonzeros equal to 1/sqrt(d).
 
-    The rows of each column are distinct and uniform; the columns then have
-    unit norm.  (Berinde, Gilbert, Indyk, Karloff & Strauss 2008.)
+    The rows of each column are a uniformly random ``d``-subset of the ``p``
+    rows: drawn with replacement and redrawn while they repeat, at most 8
+    times, then by Floyd's algorithm (``d`` draws, no rejection), so that
+    even ``d`` close to ``p`` ends at once; the columns have unit norm.
+    (Berinde, Gilbert, Indyk, Karloff & Strauss 2008.)
     """
     input_shape = _check_shape(input_shape)
     size = math.prod(input_shape)
     p = check_int(p, "p", low=1)
     d = check_int(d, "d", low=1, high=p, high_what="p")
     dtype = check_dtype(dtype)
+    check_memory(3 * size * d, np.int64, f"a sparse expander with {size} x {d} nonzeros")
     rng = as_rng(rng)
     rows = rng.integers(0, p, size=(size, d))
-    # redraw the columns that picked a row twice until every column's rows are distinct
-    while True:
-        srt = np.sort(rows, axis=1)
-        bad = np.flatnonzero((srt[:, 1:] == srt[:, :-1]).any(axis=1)) if d > 1 else np.array([], int)
+    # redraw the columns that picked a row twice, a bounded number of times
+    # (each round keeps the draw uniform over d-subsets) ...
+    bad = np.arange(size)
+    for _ in range(_EXPANDER_REDRAWS):
+        srt = np.sort(rows[bad], axis=1)
+        bad = bad[(srt[:, 1:] == srt[:, :-1]).any(axis=1)]
         if bad.size == 0:
             break
         rows[bad] = rng.integers(0, p, size=(bad.size, d))
+    else:
+        # ... then Floyd's algorithm, which needs no rejection whatever d / p:
+        # for j = p-d..p-1 draw t in [0, j] and take t unless already taken, else j
+        for i, j in enumerate(range(p - d, p)):
+            t = rng.integers(0, j + 1, size=bad.size)
+            taken = (rows[bad, :i] == t[:, None]).any(axis=1)
+            rows[bad, i] = np.where(taken, j, t)
     cols = np.repeat(np.arange(size), d)
     vals = np.full(size * d, 1.0 / math.sqrt(d), dtype=dtype)
     matrix = scipy.sparse.csc_array((vals, (rows.ravel(), cols)), shape=(p, size))
@@ -372,7 +440,7 @@ class IdentityOperator(MeasurementOperator):
     def _rmatvec(self, y):
         return np.array(np.ravel(y))
 
-    def forward_sparse(self, values, support):
+    def _forward_sparse(self, values, support):
         x = np.zeros(self.input_size, dtype=np.result_type(values, self.dtype))
         x[support] = values
         return x
@@ -411,10 +479,7 @@ def as_operator(A, input_shape=None):
     flat vector ``(N,)``.
     """
     if isinstance(A, MeasurementOperator):
-        if input_shape is not None and _check_shape(input_shape) != A.input_shape:
-            if math.prod(_check_shape(input_shape)) != A.input_size:
-                raise ValueError(f"the operator acts on input_shape {A.input_shape}, not {input_shape}")
-        return A
+        return A if input_shape is None else A.reshape(input_shape)
     if scipy.sparse.issparse(A):
         return SparseMatrixOperator(A, input_shape)
     if isinstance(A, np.ndarray):
@@ -425,6 +490,25 @@ def as_operator(A, input_shape=None):
         return DenseOperator(np.asarray(A), input_shape)
     raise TypeError("A must be a MeasurementOperator, a matrix, or an object with matvec, rmatvec "
                     f"and shape; got {type(A).__name__}")
+
+
+def check_problem(A, b, *, input_shape=None, b_name="b"):
+    """Return ``(operator, b)`` after checking that they fit together.
+
+    ``A`` is anything :func:`as_operator` accepts (reshaped to
+    ``input_shape`` when given); ``b`` must be a finite real or complex
+    vector with one entry per measurement.
+
+    >>> A, b = check_problem(np.eye(3), [1, 2, 3])
+    >>> A.input_shape, b.dtype
+    ((3,), dtype('float64'))
+    """
+    A = as_operator(A, input_shape)
+    b = check_array(b, b_name, ndim=1)
+    if b.size != A.n_measurements:
+        raise ValueError(f"{b_name} has {b.size} entries but the operator makes "
+                         f"{A.n_measurements} measurements")
+    return A, b
 
 
 def dot_test(A, *, rng=None, rtol=None, return_values=False):

@@ -214,7 +214,7 @@ def small():
     (dict(method="cvxpy", solver=3), TypeError, "solver must be a cvxpy solver name"),
     (dict(solver_options=[1]), TypeError, "solver_options must be a dict"),
     (dict(shape=(5, 30)), ValueError, "shape=\\(5, 30\\) has 150 entries"),
-    (dict(shape="square"), TypeError, "shape must be a tuple of ints"),
+    (dict(shape="square"), TypeError, "shape must hold integers"),
     (dict(X_true=np.zeros((10, 11))), ValueError, "X_true has shape"),
     (dict(callback=3), TypeError, "callback must be callable"),
 ])

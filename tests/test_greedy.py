@@ -23,7 +23,7 @@ def _n_recovered(solver, n, delta, rho, seeds, **kwargs):
     recovered = 0
     for seed in seeds:
         prob = sparse_problem(n, delta, rho, rng=seed)
-        res = solver(prob.A, prob.b, prob.sparsity, **kwargs)
+        res = solver(prob.A, prob.b, sparsity=prob.sparsity, **kwargs)
         recovered += relative_error(res.x, prob.x) < 1e-6 and res.converged
     return recovered
 
@@ -45,10 +45,10 @@ def test_iht_and_omp_recover_the_easier_rho_005_instance_19_of_20(solver):
 def test_iht_unit_step_fails_where_htp_succeeds():
     # rho = 0.1 at unit step: ||A||^2 ~ (1 + sqrt(2))^2 > 2 and IHT does not converge
     prob = sparse_problem(1024, 0.5, 0.1, rng=0)
-    res = iht(prob.A, prob.b, prob.sparsity, max_iter=200)
+    res = iht(prob.A, prob.b, sparsity=prob.sparsity, max_iter=200)
     assert not res.converged and relative_error(res.x, prob.x) > 1e-2
     # a step of 0.3 brings it back
-    res = iht(prob.A, prob.b, prob.sparsity, mu=0.3)
+    res = iht(prob.A, prob.b, sparsity=prob.sparsity, mu=0.3)
     assert res.converged and relative_error(res.x, prob.x) < 1e-6
 
 
@@ -58,7 +58,7 @@ def test_iht_unit_step_fails_where_htp_succeeds():
 def test_iterative_solvers_stop_cleanly_at_rho_06(solver):
     for seed in range(3):
         prob = sparse_problem(256, 0.5, 0.6, rng=seed)   # p = 128, k = 77
-        res = solver(prob.A, prob.b, prob.sparsity, max_iter=300)
+        res = solver(prob.A, prob.b, sparsity=prob.sparsity, max_iter=300)
         assert not res.converged
         assert res.status in (Status.MAX_ITER, Status.STALLED, Status.DIVERGED, Status.NO_PROGRESS)
         assert isinstance(res.reason, str) and res.reason
@@ -69,7 +69,7 @@ def test_iterative_solvers_stop_cleanly_at_rho_06(solver):
 def test_l1_fails_cleanly_above_the_phase_transition():
     for seed in range(3):
         prob = sparse_problem(256, 0.5, 0.6, rng=seed)
-        res = l1(prob.A, prob.b, prob.sparsity)
+        res = l1(prob.A, prob.b, sparsity=prob.sparsity)
         # the LP is solved; its minimiser is just not the sparse vector
         assert res.converged and res.status == Status.TOLERANCE and res.reason
         assert res.info["lp_status"] == 0 and res.residual < 1e-6
@@ -125,7 +125,7 @@ def test_omp_exact_on_a_brute_force_checked_instance():
     exact = [T for T in itertools.combinations(range(n), k)
              if np.linalg.norm(M[:, T] @ np.linalg.lstsq(M[:, T], b, rcond=None)[0] - b) < 1e-10]
     assert exact == [(2, 7)]
-    res = omp(M, b, k)
+    res = omp(M, b, sparsity=k)
     assert res.converged and res.n_iter == 2
     np.testing.assert_allclose(res.x, x, atol=1e-12)
     assert sorted(res.info["order"]) == [2, 7]
@@ -135,7 +135,7 @@ def test_omp_exact_on_a_brute_force_checked_instance():
 def test_omp_matches_the_textbook_algorithm_step_by_step():
     prob = sparse_problem(200, 0.5, 0.4, rng=3)   # k = 40 of p = 100: OMP fails; compare every step
     M = prob.A.matrix
-    res = omp(prob.A, prob.b, prob.sparsity, rate_tol=1.0)
+    res = omp(prob.A, prob.b, sparsity=prob.sparsity, rate_tol=1.0)
     ref, order = _naive_omp(M, prob.b, prob.sparsity)
     assert res.n_iter == prob.sparsity and res.status == Status.MAX_ITER
     assert res.info["order"] == order
@@ -147,10 +147,10 @@ def test_omp_x0_support_starts_the_fit_and_max_iter_caps_it():
     true_support = np.flatnonzero(prob.x)
     start = np.zeros(400)
     start[true_support[:4]] = 1.0                  # values are ignored, only the support counts
-    res = omp(prob.A, prob.b, prob.sparsity, x0=start)
+    res = omp(prob.A, prob.b, sparsity=prob.sparsity, x0=start)
     assert res.converged and res.n_iter == 6
     assert res.info["order"][:4] == list(true_support[:4])
-    capped = omp(prob.A, prob.b, prob.sparsity, max_iter=3)
+    capped = omp(prob.A, prob.b, sparsity=prob.sparsity, max_iter=3)
     assert capped.n_iter == 3 and capped.status == Status.MAX_ITER
     assert np.count_nonzero(capped.x) == 3
 
@@ -161,8 +161,8 @@ def test_omp_x0_support_starts_the_fit_and_max_iter_caps_it():
 def test_matrix_free_operator_gives_the_explicit_answer(solver):
     prob = sparse_problem(256, 0.5, 0.1, rng=4)
     wrapped = aslinearoperator(prob.A.matrix)      # no .matrix: LSQR / adjoints path
-    dense = solver(prob.A, prob.b, prob.sparsity)
-    free = solver(wrapped, prob.b, prob.sparsity)
+    dense = solver(prob.A, prob.b, sparsity=prob.sparsity)
+    free = solver(wrapped, prob.b, sparsity=prob.sparsity)
     assert dense.converged and free.converged
     assert relative_error(free.x, prob.x) < 1e-6
     np.testing.assert_allclose(free.x, dense.x, atol=1e-8)
@@ -172,7 +172,7 @@ def test_matrix_free_operator_gives_the_explicit_answer(solver):
 def test_fast_and_sparse_operators(solver):
     for operator in ("dct", "expander"):
         prob = sparse_problem(256, 0.5, 0.05, operator=operator, rng=5)
-        res = solver(prob.A, prob.b, prob.sparsity)
+        res = solver(prob.A, prob.b, sparsity=prob.sparsity)
         assert res.converged, (operator, res.reason)
         assert relative_error(res.x, prob.x) < 1e-6, operator
 
@@ -189,7 +189,7 @@ def test_l1_on_a_scipy_sparse_matrix():
 def test_histories_callback_and_errors(solver):
     prob = sparse_problem(300, 0.5, 0.05, rng=8)
     seen = []
-    res = solver(prob.A, prob.b, prob.sparsity, X_true=prob.x,
+    res = solver(prob.A, prob.b, sparsity=prob.sparsity, X_true=prob.x,
                  callback=lambda it: seen.append((it.n_iter, it.residual, it.x.copy())))
     h = res.history
     assert res.converged and res.status == Status.TOLERANCE
@@ -200,25 +200,25 @@ def test_histories_callback_and_errors(solver):
     assert h["error_X"][-1] < 1e-8 and h["residual"][-1] < 1e-9
     assert np.count_nonzero(res.x) <= prob.sparsity
     np.testing.assert_array_equal(res.info["support"], np.flatnonzero(res.x))
-    stopped = solver(prob.A, prob.b, prob.sparsity, callback=lambda it: it.n_iter == 2)
+    stopped = solver(prob.A, prob.b, sparsity=prob.sparsity, callback=lambda it: it.n_iter == 2)
     assert stopped.status == Status.CALLBACK and stopped.n_iter == 2 and not stopped.converged
 
 
 def test_htp_stops_when_the_support_repeats():
     prob = sparse_problem(400, 0.5, 0.1, rng=9)
-    res = htp(prob.A, prob.b, prob.sparsity)
+    res = htp(prob.A, prob.b, sparsity=prob.sparsity)
     assert res.converged and res.n_iter <= 6
     # a wrong, fixed support: the least squares repeat, so HTP says no progress
-    fail = htp(prob.A, prob.b, prob.sparsity, mu=1e-9, x0=np.ones(400))
+    fail = htp(prob.A, prob.b, sparsity=prob.sparsity, mu=1e-9, x0=np.ones(400))
     assert fail.status == Status.NO_PROGRESS and fail.n_iter == 2 and not fail.converged
     # starting at the truth: one least-squares solve and done
-    warm = htp(prob.A, prob.b, prob.sparsity, x0=prob.x)
+    warm = htp(prob.A, prob.b, sparsity=prob.sparsity, x0=prob.x)
     assert warm.converged and warm.n_iter == 1
 
 
 def test_iht_too_large_a_step_diverges_cleanly():
     prob = sparse_problem(256, 0.5, 0.1, rng=10)
-    res = iht(prob.A, prob.b, prob.sparsity, mu=3.0)
+    res = iht(prob.A, prob.b, sparsity=prob.sparsity, mu=3.0)
     assert res.status == Status.DIVERGED and not res.converged and np.all(np.isfinite(res.x))
     np.testing.assert_array_equal(res.history["step"], 3.0)
 
@@ -226,17 +226,17 @@ def test_iht_too_large_a_step_diverges_cleanly():
 @pytest.mark.parametrize("solver", ALL, ids=lambda f: f.__name__)
 def test_trivial_problems(solver):
     A = ops.gaussian(20, 40, rng=11)
-    zero = solver(A, np.zeros(20), 3)                  # b = 0: x = 0 at once
+    zero = solver(A, np.zeros(20), sparsity=3)                  # b = 0: x = 0 at once
     assert zero.converged and not np.any(zero.x)
     if solver is not l1:
-        empty = solver(A, A.forward(np.eye(40)[0]), 0)   # k = 0 keeps nothing
+        empty = solver(A, A.forward(np.eye(40)[0]), sparsity=0)   # k = 0 keeps nothing
         assert not empty.converged and not np.any(empty.x) and empty.reason
 
 
 @pytest.mark.parametrize("solver", [iht, htp, cosamp, omp], ids=lambda f: f.__name__)
 def test_float32_operator(solver):
     prob = sparse_problem(256, 0.5, 0.05, rng=12, dtype=np.float32)
-    res = solver(prob.A, prob.b, prob.sparsity)
+    res = solver(prob.A, prob.b, sparsity=prob.sparsity)
     assert res.x.dtype == np.float32 and res.converged
     assert relative_error(res.x, prob.x) < 1e-4
 
@@ -266,20 +266,21 @@ BAD = [
 @pytest.mark.parametrize("solver", ALL, ids=lambda f: f.__name__)
 @pytest.mark.parametrize("args,kwargs,error,match", BAD, ids=[c[3] for c in BAD])
 def test_bad_input_names_the_argument(solver, args, kwargs, error, match):
+    *problem, sparsity = args
     with pytest.raises(error, match=match):
-        solver(*args, **kwargs)
+        solver(*problem, sparsity=sparsity, **kwargs)
 
 
 def test_bad_solver_specific_arguments():
     with pytest.raises(ValueError, match="mu"):
-        iht(A_GOOD, B_GOOD, 2, mu=0.0)
+        iht(A_GOOD, B_GOOD, sparsity=2, mu=0.0)
     with pytest.raises(ValueError, match="mu"):
-        htp(A_GOOD, B_GOOD, 2, mu=-1.0)
+        htp(A_GOOD, B_GOOD, sparsity=2, mu=-1.0)
     with pytest.raises(ValueError, match="rate_tol"):
-        cosamp(A_GOOD, B_GOOD, 2, rate_tol=0.0)
+        cosamp(A_GOOD, B_GOOD, sparsity=2, rate_tol=0.0)
     with pytest.raises(ValueError, match="tol"):
         l1(A_GOOD, B_GOOD, tol=1e-12)
     with pytest.raises(TypeError, match="real"):
         l1(A_GOOD.matrix.astype(complex), B_GOOD)
     with pytest.raises(ValueError):
-        iht(np.ones(10), B_GOOD, 2)                    # a 1-D "matrix" is no operator
+        iht(np.ones(10), B_GOOD, sparsity=2)                    # a 1-D "matrix" is no operator

@@ -48,10 +48,10 @@ import time
 import numpy as np
 
 from .. import threshold
-from .._validation import (as_rng, check_array, check_choice, check_int, check_problem, check_rank,
-                           check_real, check_sparsity)
-from ..operators import DenseOperator, WrappedOperator
-from .result import Iterate, Recorder, Status, StoppingRule
+from .._validation import (check_choice, check_int, check_rank, check_real, check_shape,
+                           check_sparsity)
+from ..operators import as_operator
+from .result import Status, Step, drive, prepare
 
 __all__ = ["convex", "default_lam", "MAX_CVXPY_ENTRIES", "AUTO_CVXPY_ENTRIES"]
 
@@ -217,9 +217,9 @@ class _ProjectionStep:
     def __init__(self, A, b, eps, n_parts, beta):
         self.A, self.b, self.eps, self.beta = A, b, eps, beta
         shape = A.input_shape
-        self.U = [np.zeros(shape) for _ in range(n_parts)]
-        self.y = np.zeros(A.n_measurements)
-        self.Y = np.zeros(shape)
+        self.U = [np.zeros(shape, b.dtype) for _ in range(n_parts)]
+        self.y = np.zeros_like(b)
+        self.Y = np.zeros(shape, b.dtype)
 
     def points(self):
         shift = self.Y / self.beta
@@ -262,9 +262,9 @@ class _LinearisedStep:
     def __init__(self, A, b, eps, n_parts, beta, tau):
         self.A, self.b, self.eps, self.beta, self.tau = A, b, eps, beta, tau
         shape = A.input_shape
-        self.X = [np.zeros(shape) for _ in range(n_parts)]
-        self.y = np.zeros(A.n_measurements)
-        self.Ay = np.zeros(shape)
+        self.X = [np.zeros(shape, b.dtype) for _ in range(n_parts)]
+        self.y = np.zeros_like(b)
+        self.Ay = np.zeros(shape, b.dtype)
         self.D = A.adjoint(-_project_ball(np.zeros_like(b), b, eps))  # A*(A X - z)
 
     def points(self):
@@ -285,7 +285,7 @@ class _LinearisedStep:
 
 def _norm_squared(A, rng):
     r"""Power-iteration estimate of :math:`\|\mathcal{A}\|^2 = \lambda_{\max}(\mathcal{A}^*\mathcal{A})`."""
-    x = rng.standard_normal(A.input_shape)
+    x = rng.standard_normal(A.input_shape).astype(A.dtype, copy=False)
     x /= np.linalg.norm(x)
     estimate = 0.0
     for _ in range(_POWER_ITER):
@@ -306,7 +306,7 @@ def _dual_objective(regs, y, Ay, b, eps):
     return (-float(np.dot(y, b)) - eps * float(np.linalg.norm(y))) / scale
 
 
-def _solve_admm(A, b, regs, eps, *, tol, max_iter, rng, recorder, callback, kind):
+def _solve_admm(A, b, regs, eps, *, tol, max_iter, rng, kind, driver):
     c = len(regs)
     b_norm = float(np.linalg.norm(b)) or 1.0
     back = A.adjoint(b)
@@ -319,20 +319,30 @@ def _solve_admm(A, b, regs, eps, *, tol, max_iter, rng, recorder, callback, kind
     else:
         norm2 = _norm_squared(A, rng)
         step = _LinearisedStep(A, b, eps, c, beta, _STEP_SAFETY * c * max(norm2, 1e-300))
-    stop = StoppingRule(tol=tol, rate_tol=1.0, max_iter=max_iter, window=_STALL_WINDOW)
+    it = {"n_adapt": 0}
 
-    # iteration 0 is the starting point X = 0 (its dual residual is undefined)
-    zero = np.zeros(A.input_shape)
-    L, S = _components(kind, [zero] * c)
-    extras = {"_primal": max(float(np.linalg.norm(b)) - eps, 0.0) / b_norm, "_dual": np.nan,
-              "_kkt": np.nan}
-    if kind != "sparse":
-        extras["_rank"] = 0
-    recorder.record(float(np.linalg.norm(b)) / b_norm, step=beta, X=zero, L=L, S=S, **extras)
-    n_adapt, n_iter, status = 0, 0, None
-    kkt = []
-    while status is None:
-        n_iter += 1
+    def extras(primal, dual, kkt):
+        out = {"primal": primal, "dual": dual, "kkt": kkt}
+        if kind != "sparse":
+            out["rank"] = regs[0].rank if "parts" in it else 0
+        return out
+
+    def first():
+        # iteration 0 is the starting point X = 0 (its dual residual is undefined)
+        zero = np.zeros(A.input_shape, b.dtype)
+        L, S = _components(kind, [zero] * c)
+        return Step(1.0, zero, L, S, step=beta,
+                    extras=extras(max(b_norm - eps, 0.0) / b_norm, np.nan, np.nan))
+
+    def one(n_iter):
+        # rebalance the penalty between the primal and dual residuals (Boyd et al. 2011, 3.4.1)
+        if n_iter > 1 and (n_iter - 1) % _ADAPT_EVERY == 0 and it["n_adapt"] < _MAX_ADAPT:
+            if it["primal"] > _BALANCE * it["dual"]:
+                step.beta *= 2.0
+                it["n_adapt"] += 1
+            elif it["dual"] > _BALANCE * it["primal"]:
+                step.beta /= 2.0
+                it["n_adapt"] += 1
         points, t = step.points()
         parts = [reg.prox(V, t) for reg, V in zip(regs, points)]
         ax, z, Ay = step.update(parts)
@@ -344,31 +354,20 @@ def _solve_admm(A, b, regs, eps, *, tol, max_iter, rng, recorder, callback, kind
             stat2 += float(np.vdot(g + Ay, g + Ay))
             grad2 += float(np.vdot(g, g))
         scale = max(math.sqrt(grad2), math.sqrt(c) * float(np.linalg.norm(Ay)), 1e-300)
-        dual = math.sqrt(stat2) / scale
-        primal = float(np.linalg.norm(ax - z)) / b_norm
-        kkt.append(max(primal, dual))
-        X = _total(parts)
+        it.update(parts=parts, Ay=Ay, dual=math.sqrt(stat2) / scale,
+                  primal=float(np.linalg.norm(ax - z)) / b_norm)
+        kkt = max(it["primal"], it["dual"])
         L, S = _components(kind, parts)
-        rel = float(np.linalg.norm(ax - b)) / b_norm
-        extras = {"_primal": primal, "_dual": dual, "_kkt": kkt[-1]}
-        if kind != "sparse":
-            extras["_rank"] = regs[0].rank
-        recorder.record(rel, step=step.beta, X=X, L=L, S=S, **extras)
-        status = stop.check(kkt)
-        if callback is not None and callback(Iterate(n_iter, X, L, S, rel)) and status is None:
-            status = Status.CALLBACK
-        if status is None and n_iter % _ADAPT_EVERY == 0 and n_adapt < _MAX_ADAPT:
-            if primal > _BALANCE * dual:
-                step.beta *= 2.0
-                n_adapt += 1
-            elif dual > _BALANCE * primal:
-                step.beta /= 2.0
-                n_adapt += 1
+        return Step(float(np.linalg.norm(ax - b)) / b_norm, _total(parts), L, S, step=step.beta,
+                    extras=extras(it["primal"], it["dual"], kkt), measure=kkt)
 
+    run = driver(one, first=first, check_first=False, tol=tol, rate_tol=1.0, max_iter=max_iter,
+                 window=_STALL_WINDOW)
+    parts = it.get("parts", [np.zeros(A.input_shape, b.dtype)] * c)
     objective = sum(reg.value(P) for reg, P in zip(regs, parts))
-    dual_value = _dual_objective(regs, step.y, Ay, b, eps)
+    dual_value = _dual_objective(regs, step.y, it.get("Ay", back * 0), b, eps)
     info = {
-        "method": "admm", "constraint_step": step.name, "beta": step.beta, "n_beta_changes": n_adapt,
+        "method": "admm", "constraint_step": step.name, "beta": step.beta, "n_beta_changes": it["n_adapt"],
         "norm_A_squared": norm2, "objective": objective, "dual_objective": dual_value,
         "gap": (objective - dual_value) / max(abs(objective), 1e-300), "stop_measure": "kkt",
     }
@@ -376,7 +375,7 @@ def _solve_admm(A, b, regs, eps, *, tol, max_iter, rng, recorder, callback, kind
         info["tau"] = step.tau
     if kind != "sparse":
         info["svd_randomized"], info["svd_exact"] = regs[0].n_randomized, regs[0].n_exact
-    return X, L, S, status, n_iter, info
+    return run, info
 
 
 def _components(kind, parts):
@@ -391,23 +390,16 @@ def _components(kind, parts):
 # cvxpy
 # --------------------------------------------------------------------------
 
-def _dense_matrix(A):
-    """The ``p x N`` matrix of ``A`` (C-order columns)."""
-    matrix = getattr(A, "matrix", None)
-    if isinstance(matrix, np.ndarray):
-        return matrix
-    return np.asarray(A.matmat(np.eye(A.input_size, dtype=A.dtype)))
-
-
+#: cvxpy's status -> ours; "optimal" counts only when the package's residual check holds.
 _CVXPY_STATUS = {"optimal": Status.TOLERANCE, "optimal_inaccurate": Status.NO_PROGRESS,
                  "user_limit": Status.MAX_ITER}
 
 
-def _solve_cvxpy(A, b, kind, lam, eps, solver, solver_options, recorder):
+def _solve_cvxpy(A, b, kind, lam, eps, solver, solver_options, tol, driver):
     import cvxpy as cp
 
     shape = A.input_shape
-    M = _dense_matrix(A)
+    M = A.todense()
     if kind == "ls":
         L, S = cp.Variable(shape), cp.Variable(shape)
         X = L + S
@@ -433,19 +425,22 @@ def _solve_cvxpy(A, b, kind, lam, eps, solver, solver_options, recorder):
     def value(var):
         if var is None:
             return None
-        return np.full(shape, np.nan) if var.value is None else np.asarray(var.value, dtype=float)
+        return (np.full(shape, np.nan) if var.value is None else np.asarray(var.value)).astype(b.dtype)
 
-    X_val = value(X) if kind == "sparse" else (value(L) + value(S) if kind == "ls" else value(L))
-    L_val, S_val = value(L), value(S)
-    status = _CVXPY_STATUS.get(cvx_status, Status.DIVERGED)
-    rel = float(np.linalg.norm(A.forward(X_val) - b)) / (float(np.linalg.norm(b)) or 1.0)
-    recorder.record(rel, X=X_val, L=L_val, S=S_val)
+    def solved(n_iter):
+        L_val, S_val = value(L), value(S)
+        X_val = value(X) if kind == "sparse" else (L_val + S_val if kind == "ls" else L_val)
+        rel = float(np.linalg.norm(A.forward(X_val) - b)) / (float(np.linalg.norm(b)) or 1.0)
+        return Step(rel, X_val, L_val, S_val, fixed_point=True)
+
+    # the package checks the constraint itself: ||A X - b|| <= eps + tol ||b||
+    run = driver(solved, tol=tol + eps / (float(np.linalg.norm(b)) or 1.0), rate_tol=None, max_iter=1)
     stats = problem.solver_stats
+    status = run.status if cvx_status == "optimal" else _CVXPY_STATUS.get(cvx_status, Status.DIVERGED)
     info = {"method": "cvxpy", "cvxpy_status": cvx_status, "objective": problem.value,
             "solver_name": getattr(stats, "solver_name", solver), "seconds": time.perf_counter() - start,
             "solve_time": getattr(stats, "solve_time", None)}
-    n_iter = int(getattr(stats, "num_iters", None) or 0)
-    return X_val, L_val, S_val, status, n_iter, info
+    return run, info, status, int(getattr(stats, "num_iters", None) or 0)
 
 
 # --------------------------------------------------------------------------
@@ -466,35 +461,6 @@ def _infer_kind(kind, shape, rank, sparsity):
     if sparsity is not None and rank is None:
         return "sparse"
     return "ls"
-
-
-def _check_truth(T, shape, name):
-    if T is None:
-        return None
-    T = check_array(T, name)
-    if T.shape != shape:
-        raise ValueError(f"{name} has shape {T.shape} but the unknown has shape {shape}")
-    return T
-
-
-def _with_shape(A, shape):
-    """``A`` acting on ``shape`` (same number of entries), keeping its flags."""
-    if shape is None:
-        return A
-    try:
-        shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"shape must be a tuple of ints, got {shape!r}") from err
-    if shape == A.input_shape:
-        return A
-    if math.prod(shape) != A.input_size:
-        raise ValueError(f"shape={shape} has {math.prod(shape)} entries but the operator acts on "
-                         f"{A.input_size}")
-    if isinstance(A, DenseOperator):
-        return DenseOperator(A.matrix, shape)
-    wrapped = WrappedOperator(A, shape)
-    wrapped.orthonormal_rows = A.orthonormal_rows
-    return wrapped
 
 
 def convex(A, b, *, rank=None, sparsity=None, kind=None, lam=None, eps=0.0, method="auto",
@@ -617,8 +583,15 @@ def convex(A, b, *, rank=None, sparsity=None, kind=None, lam=None, eps=0.0, meth
     >>> res.converged, bool(np.linalg.norm(res.X - prob.x) < 1e-4 * np.linalg.norm(prob.x))
     (True, True)
     """
-    A, b = check_problem(A, b)
-    A = _with_shape(A, shape)
+    if shape is not None:
+        shape, A = check_shape(shape, "shape"), as_operator(A)
+        if math.prod(shape) != A.input_size:
+            raise ValueError(f"shape={shape} has {math.prod(shape)} entries but the operator acts on "
+                             f"{A.input_size}")
+        A = A.reshape(shape)
+    prob = prepare(A, b, truth={"X_true": X_true, "L_true": L_true, "S_true": S_true},
+                   callback=callback, rng=rng)
+    A, b = prob.A, prob.b
     if np.iscomplexobj(b) or np.dtype(A.dtype).kind == "c":
         raise TypeError("convex programs here are real: b and A must be real")
     try:
@@ -649,13 +622,9 @@ def convex(A, b, *, rank=None, sparsity=None, kind=None, lam=None, eps=0.0, meth
         solver_options = {}
     elif not isinstance(solver_options, dict):
         raise TypeError(f"solver_options must be a dict, got {type(solver_options).__name__}")
-    if callback is not None and not callable(callback):
-        raise TypeError("callback must be callable")
-    L_true = _check_truth(L_true, shape, "L_true")
-    S_true = _check_truth(S_true, shape, "S_true")
-    X_true = _check_truth(X_true, shape, "X_true")
-    if X_true is None and L_true is not None and S_true is not None:
-        X_true = L_true + S_true
+    truth = prob.truth
+    if truth["X"] is None and truth["L"] is not None and truth["S"] is not None:
+        truth["X"] = truth["L"] + truth["S"]
 
     entries = A.n_measurements * A.input_size
     if method == "auto":
@@ -675,17 +644,21 @@ def convex(A, b, *, rank=None, sparsity=None, kind=None, lam=None, eps=0.0, meth
     elif solver is not None or solver_options:
         raise ValueError("solver and solver_options apply to method='cvxpy' only")
 
-    b = b.astype(np.float64, copy=False)
-    recorder = Recorder({"X": X_true, "L": L_true, "S": S_true})
+    def driver(step, **options):
+        return drive(step, solver=f"convex-{kind}-{method}", truth=truth, callback=callback,
+                     scale=prob.scale, **options)
+
+    eps_scaled = eps / prob.scale
     if method == "cvxpy":
-        X, L, S, status, n_iter, info = _solve_cvxpy(A, b, kind, lam, eps, solver, solver_options,
-                                                     recorder)
+        run, info, status, n_iter = _solve_cvxpy(A, b, kind, lam, eps_scaled, solver, solver_options,
+                                                 tol, driver)
     else:
-        rng = as_rng(rng)
-        regs = _regularisers(kind, lam, svd, rank, rng)
-        X, L, S, status, n_iter, info = _solve_admm(A, b, regs, eps, tol=tol, max_iter=max_iter,
-                                                    rng=rng, recorder=recorder,
-                                                    callback=callback, kind=kind)
+        regs = _regularisers(kind, lam, svd, rank, prob.rng)
+        run, info = _solve_admm(A, b, regs, eps_scaled, tol=tol, max_iter=max_iter, rng=prob.rng,
+                                kind=kind, driver=driver)
+        status, n_iter = run.status, run.n_iter
+    for key in ("objective", "dual_objective"):
+        if info.get(key) is not None:
+            info[key] *= prob.scale
     info.update(kind=kind, lam=lam if kind == "ls" else None, eps=eps)
-    return recorder.result(X, status=status, n_iter=n_iter, solver=f"convex-{kind}-{method}",
-                           L=L, S=S, info=info)
+    return run.result(info=info, status=status, n_iter=n_iter)

@@ -13,13 +13,14 @@ omp       add the column most correlated with the residual, least squares  Pati 
 l1        :math:`\min \|x\|_1` s.t. :math:`\mathcal{A}x = b` as one LP      Chen, Donoho & Saunders 1998
 ========  ==============================================================  =========================
 
-They share one signature, ``f(A, b, sparsity, *, tol, max_iter, x0,
+They share one signature, ``f(A, b, *, sparsity, tol, max_iter, x0,
 callback, X_true)`` (``callback`` receives a :class:`~cs.solvers.result.Iterate`
-after every iteration and may return True to stop), and the iterative ones
-share one loop (:func:`_iterate`)
-and the stopping rule of :class:`~cs.solvers.result.StoppingRule`: relative
-residual :math:`\|\mathcal{A}x - b\|_2 / \|b\|_2` below ``tol``, a stalled
-convergence rate over 15 iterations, or ``max_iter``.  HTP and CoSaMP also
+after every iteration and may return True to stop), and all run on the
+package's one iteration driver (:func:`cs.solvers.result.drive`) with its
+stopping rule: relative residual :math:`\|\mathcal{A}x - b\|_2 / \|b\|_2`
+below ``tol``, a stalled convergence rate over 15 iterations, or
+``max_iter``.  ``b`` is divided by ``max |b|`` first, so the answer scales
+with ``b``.  HTP and CoSaMP also
 stop (status ``NO_PROGRESS``) when the support they solve least squares on
 repeats, since the next iterate would be the same.
 
@@ -59,10 +60,10 @@ from scipy.linalg import lstsq, solve_triangular
 from scipy.optimize import linprog
 from scipy.sparse.linalg import LinearOperator, lsqr
 
-from .._validation import check_array, check_int, check_problem, check_real, check_sparsity
+from .._validation import check_int, check_like, check_real, check_sparsity
 from ..operators import DenseOperator, SparseMatrixOperator
 from ..threshold import hard, support, top_k_mask
-from .result import MESSAGES, Iterate, Recorder, Status, StoppingRule, default_tol
+from .result import MESSAGES, Status, Step, default_tol, drive, prepare
 
 __all__ = ["iht", "htp", "cosamp", "omp", "l1"]
 
@@ -75,36 +76,18 @@ _DEPENDENT = 1e-10
 
 # ---------------------------------------------------------------- checks
 
-def _check_signal(value, name, A):
-    """``None``, or a finite array of ``A.input_shape`` (or flat), returned flat."""
-    if value is None:
-        return None
-    value = check_array(value, name)
-    if value.shape not in (A.input_shape, (A.input_size,)):
-        raise ValueError(f"{name} has shape {value.shape} but the operator acts on input_shape "
-                         f"{A.input_shape}")
-    return value.reshape(-1)
-
-
-def _check_callback(callback):
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
-    return callback
-
-
 def _setup(A, b, sparsity, x0, X_true, callback):
-    """Validate the common arguments; return ``(A, b, k, x_init, X_true)``.
+    """Validate the common arguments; return ``(problem, k, x_init)``.
 
-    ``x_init`` is the flat, k-sparse starting point: ``H_k(x0)``, or zero.
+    ``x_init`` is the flat, k-sparse starting point ``H_k(x0)`` (in the units
+    of the scaled ``b``), or zero.
     """
-    A, b = check_problem(A, b)
-    k = check_sparsity(sparsity, A.input_size)
-    x0 = _check_signal(x0, "x0", A)
-    X_true = _check_signal(X_true, "X_true", A)
-    _check_callback(callback)
-    dtype = np.result_type(A.dtype, b.dtype, np.float32)
-    x_init = np.zeros(A.input_size, dtype) if x0 is None else hard(x0.astype(dtype), k)
-    return A, b.astype(dtype, copy=False), k, x_init, X_true
+    prob = prepare(A, b, truth={"X_true": X_true}, callback=callback)
+    k = check_sparsity(sparsity, prob.A.input_size)
+    x0 = check_like(x0, "x0", prob.A.input_shape, dtype=prob.b.dtype)
+    x_init = (np.zeros(prob.A.input_size, prob.b.dtype) if x0 is None else
+              hard(x0.reshape(-1) / prob.b.dtype.type(prob.scale), k))
+    return prob, k, x_init
 
 
 # ---------------------------------------------------------------- shared pieces
@@ -154,46 +137,32 @@ class _FitOnSupport:
         return z
 
 
-def _iterate(solver, A, b, x, step, *, tol, rate_tol, max_iter, callback, X_true,
-             step_size=np.nan, info=None):
-    """The one iteration loop of the iterative solvers.
+def _iterate(solver, prob, x, step, *, tol, rate_tol, max_iter, callback, step_size=np.nan,
+             info=None):
+    """Run ``step`` on the one driver.
 
     ``step(x, r)`` maps the flat iterate and its residual ``b - A x`` to
     ``(x, r, repeated)``, where ``repeated`` says the iterate is a fixed
-    point (the next step would change nothing).  After every step the
-    relative residual (and error, given ``X_true``) is recorded, ``callback``
-    sees an :class:`Iterate`, and the :class:`StoppingRule` decides; a
-    repeated iterate then stops with ``NO_PROGRESS`` and a callback returning
-    True with ``CALLBACK``.
+    point (the next step would change nothing: status ``NO_PROGRESS``).
     """
-    rule = StoppingRule(tol=default_tol(x.dtype) if tol is None else tol, rate_tol=rate_tol,
-                        max_iter=max_iter)
-    truth = None if X_true is None else X_true.reshape(A.input_shape)
-    recorder = Recorder({"X": truth})
+    A, b = prob.A, prob.b
     b_norm = float(np.linalg.norm(b)) or 1.0
-    r = _residual(A, b, x, np.flatnonzero(x))
-    n_iter = 0
-    while True:
-        x, r, repeated = step(x, r)
-        n_iter += 1
-        shaped = x.reshape(A.input_shape)
-        rel = float(np.linalg.norm(r)) / b_norm
-        recorder.record(rel, step_size, X=shaped)
-        stop_asked = callback is not None and bool(callback(Iterate(n_iter, shaped, None, None, rel)))
-        status = rule.check(recorder.history["residual"])
-        if status is None and repeated:
-            status = Status.NO_PROGRESS
-        if status is None and stop_asked:
-            status = Status.CALLBACK
-        if status is not None:
-            break
-    info = dict(info or {}, support=np.flatnonzero(x))
-    return recorder.result(shaped, status=status, n_iter=n_iter, solver=solver, info=info)
+    it = [x, _residual(A, b, x, np.flatnonzero(x))]
+
+    def one(n_iter):
+        x, r, repeated = step(*it)
+        it[:] = x, r
+        return Step(float(np.linalg.norm(r)) / b_norm, x.reshape(A.input_shape), step=step_size,
+                    fixed_point=repeated)
+
+    run = drive(one, solver=solver, tol=default_tol(x.dtype) if tol is None else tol, rate_tol=rate_tol,
+                max_iter=max_iter, truth=prob.truth, callback=callback, scale=prob.scale)
+    return run.result(info=dict(info or {}, support=np.flatnonzero(it[0])))
 
 
 # ---------------------------------------------------------------- IHT, HTP, CoSaMP
 
-def iht(A, b, sparsity, *, mu=1.0, tol=None, rate_tol=0.999, max_iter=1000, x0=None, callback=None,
+def iht(A, b, *, sparsity, mu=1.0, tol=None, rate_tol=0.999, max_iter=1000, x0=None, callback=None,
         X_true=None):
     r"""Iterative hard thresholding with a fixed step.
 
@@ -243,21 +212,23 @@ def iht(A, b, sparsity, *, mu=1.0, tol=None, rate_tol=0.999, max_iter=1000, x0=N
     --------
     >>> from cs.datasets.synthetic import sparse_problem
     >>> prob = sparse_problem(400, 0.5, 0.05, rng=0)
-    >>> iht(prob.A, prob.b, prob.sparsity).converged
+    >>> iht(prob.A, prob.b, sparsity=prob.sparsity).converged
     True
     """
-    A, b, k, x, X_true = _setup(A, b, sparsity, x0, X_true, callback)
+    prob, k, x = _setup(A, b, sparsity, x0, X_true, callback)
+    A, b = prob.A, prob.b
     mu = check_real(mu, "mu", low=0.0, low_open=True)
 
     def step(x, r):
         x, kept = hard(x + mu * A.rmatvec(r), k, return_mask=True)
         return x, _residual(A, b, x, np.flatnonzero(kept)), False
 
-    return _iterate("iht", A, b, x, step, tol=tol, rate_tol=rate_tol, max_iter=max_iter,
-                    callback=callback, X_true=X_true, step_size=mu, info={"mu": mu})
+    return _iterate("iht", prob, x, step, tol=tol, rate_tol=rate_tol, max_iter=max_iter,
+                    callback=callback, step_size=mu,
+                    info={"mu": mu})
 
 
-def htp(A, b, sparsity, *, mu=1.0, tol=None, rate_tol=0.999, max_iter=1000, x0=None, callback=None,
+def htp(A, b, *, sparsity, mu=1.0, tol=None, rate_tol=0.999, max_iter=1000, x0=None, callback=None,
         X_true=None):
     r"""Hard thresholding pursuit (Foucart 2011).
 
@@ -276,10 +247,11 @@ def htp(A, b, sparsity, *, mu=1.0, tol=None, rate_tol=0.999, max_iter=1000, x0=N
     --------
     >>> from cs.datasets.synthetic import sparse_problem
     >>> prob = sparse_problem(400, 0.5, 0.1, rng=0)
-    >>> htp(prob.A, prob.b, prob.sparsity).converged
+    >>> htp(prob.A, prob.b, sparsity=prob.sparsity).converged
     True
     """
-    A, b, k, x, X_true = _setup(A, b, sparsity, x0, X_true, callback)
+    prob, k, x = _setup(A, b, sparsity, x0, X_true, callback)
+    A, b = prob.A, prob.b
     mu = check_real(mu, "mu", low=0.0, low_open=True)
     fit = _FitOnSupport(A, b)
 
@@ -290,11 +262,12 @@ def htp(A, b, sparsity, *, mu=1.0, tol=None, rate_tol=0.999, max_iter=1000, x0=N
             return x, r, True
         return z, _residual(A, b, z, where), False
 
-    return _iterate("htp", A, b, x, step, tol=tol, rate_tol=rate_tol, max_iter=max_iter,
-                    callback=callback, X_true=X_true, step_size=mu, info={"mu": mu})
+    return _iterate("htp", prob, x, step, tol=tol, rate_tol=rate_tol, max_iter=max_iter,
+                    callback=callback, step_size=mu,
+                    info={"mu": mu})
 
 
-def cosamp(A, b, sparsity, *, tol=None, rate_tol=0.999, max_iter=1000, x0=None, callback=None,
+def cosamp(A, b, *, sparsity, tol=None, rate_tol=0.999, max_iter=1000, x0=None, callback=None,
            X_true=None):
     r"""Compressive sampling matching pursuit (Needell & Tropp 2009, Algorithm 2.1).
 
@@ -315,10 +288,11 @@ def cosamp(A, b, sparsity, *, tol=None, rate_tol=0.999, max_iter=1000, x0=None, 
     --------
     >>> from cs.datasets.synthetic import sparse_problem
     >>> prob = sparse_problem(400, 0.5, 0.1, rng=0)
-    >>> cosamp(prob.A, prob.b, prob.sparsity).converged
+    >>> cosamp(prob.A, prob.b, sparsity=prob.sparsity).converged
     True
     """
-    A, b, k, x, X_true = _setup(A, b, sparsity, x0, X_true, callback)
+    prob, k, x = _setup(A, b, sparsity, x0, X_true, callback)
+    A, b = prob.A, prob.b
     n_proxy = min(2 * k, A.input_size)
     fit = _FitOnSupport(A, b)
 
@@ -329,8 +303,8 @@ def cosamp(A, b, sparsity, *, tol=None, rate_tol=0.999, max_iter=1000, x0=None, 
         x, kept = hard(z, k, return_mask=True)
         return x, _residual(A, b, x, np.flatnonzero(kept)), False
 
-    return _iterate("cosamp", A, b, x, step, tol=tol, rate_tol=rate_tol, max_iter=max_iter,
-                    callback=callback, X_true=X_true)
+    return _iterate("cosamp", prob, x, step, tol=tol, rate_tol=rate_tol, max_iter=max_iter,
+                    callback=callback)
 
 
 # ---------------------------------------------------------------- OMP
@@ -377,7 +351,7 @@ class _IncrementalQR:
         return solve_triangular(self.R[:j, :j], self.z[:j]) if j else self.z[:0]
 
 
-def omp(A, b, sparsity, *, tol=None, rate_tol=0.999, max_iter=None, x0=None, callback=None,
+def omp(A, b, *, sparsity, tol=None, rate_tol=0.999, max_iter=None, x0=None, callback=None,
         X_true=None):
     r"""Orthogonal matching pursuit (Pati et al. 1993; Tropp & Gilbert 2007).
 
@@ -407,10 +381,11 @@ def omp(A, b, sparsity, *, tol=None, rate_tol=0.999, max_iter=None, x0=None, cal
     --------
     >>> from cs.datasets.synthetic import sparse_problem
     >>> prob = sparse_problem(400, 0.5, 0.05, rng=0)
-    >>> omp(prob.A, prob.b, prob.sparsity).converged
+    >>> omp(prob.A, prob.b, sparsity=prob.sparsity).converged
     True
     """
-    A, b, k, x, X_true = _setup(A, b, sparsity, x0, X_true, callback)
+    prob, k, x = _setup(A, b, sparsity, x0, X_true, callback)
+    A, b = prob.A, prob.b
     chosen = [int(j) for j in np.flatnonzero(x)]
     qr = _IncrementalQR(b, k, x.dtype)
     unit = np.ones(1, x.dtype)
@@ -439,25 +414,21 @@ def omp(A, b, sparsity, *, tol=None, rate_tol=0.999, max_iter=None, x0=None, cal
     if budget == 0:
         # nothing to add: report the fit on the given support as one (repeated) iteration
         step, budget = (lambda x, r: (x, r, True)), 1
-    return _iterate("omp", A, b, fitted(), step, tol=tol, rate_tol=rate_tol, max_iter=budget,
-                    callback=callback, X_true=X_true, info={"order": chosen})
+    return _iterate("omp", prob, fitted(), step, tol=tol, rate_tol=rate_tol, max_iter=budget,
+                    callback=callback, info={"order": chosen})
 
 
 # ---------------------------------------------------------------- basis pursuit
 
-def _explicit_matrix(A):
-    """The ``p x N`` matrix of ``A``: its own, or built from ``p`` adjoints."""
-    if isinstance(A, (DenseOperator, SparseMatrixOperator)):
-        return A.matrix
-    return A.rmatmat(np.eye(A.n_measurements, dtype=A.dtype)).conj().T
+#: linprog's status -> ours: 1 iteration or time limit; 2-4 (infeasible, unbounded,
+#: numerical trouble) have no closer code than NO_PROGRESS.  Status 0 (solved)
+#: counts as converged only when the package's own residual check holds.
+_LP_STATUS = {1: Status.MAX_ITER}
+#: HiGHS's default primal and dual feasibility tolerance.
+_HIGHS_FEASIBILITY = 1e-7
 
 
-#: linprog's status -> ours: 0 solved, 1 iteration or time limit; 2-4 (infeasible,
-#: unbounded, numerical trouble) have no closer code than NO_PROGRESS.
-_LP_STATUS = {0: Status.TOLERANCE, 1: Status.MAX_ITER}
-
-
-def l1(A, b, sparsity=None, *, tol=None, max_iter=None, presolve=False, x0=None, callback=None,
+def l1(A, b, *, sparsity=None, tol=None, max_iter=None, presolve=False, x0=None, callback=None,
        X_true=None):
     r"""Basis pursuit, :math:`\min \|x\|_1` subject to :math:`\mathcal{A}x = b`, as a linear program.
 
@@ -485,7 +456,7 @@ def l1(A, b, sparsity=None, *, tol=None, max_iter=None, presolve=False, x0=None,
         so that every baseline takes ``f(A, b, sparsity)``.
     tol : float, optional
         HiGHS's primal and dual feasibility tolerances (``>= 1e-10``;
-        default HiGHS's own, 1e-7).
+        default HiGHS's own, 1e-7), on ``b`` scaled to ``max |b| = 1``.
     max_iter : int, optional
         HiGHS's simplex iteration limit; default its own.
     presolve : bool
@@ -503,7 +474,11 @@ def l1(A, b, sparsity=None, *, tol=None, max_iter=None, presolve=False, x0=None,
     Returns
     -------
     SolveResult
-        ``converged`` is True when the LP was solved (status ``TOLERANCE``);
+        ``converged`` is True when HiGHS solved the LP *and* the package
+        checked that every equation holds to the feasibility tolerance
+        (``||Ax - b|| <= tol sqrt(p)`` with ``b`` scaled to ``max |b| = 1``;
+        status ``TOLERANCE``); a solved LP failing that check gives
+        ``NO_PROGRESS``;
         an iteration or time limit gives ``MAX_ITER``, infeasibility or
         numerical trouble ``NO_PROGRESS``.  ``reason`` ends with linprog's own
         status and message; ``info`` holds ``lp_status``, ``lp_message``,
@@ -518,39 +493,41 @@ def l1(A, b, sparsity=None, *, tol=None, max_iter=None, presolve=False, x0=None,
     >>> res.converged, bool(abs(res.x - prob.x).max() < 1e-6)
     (True, True)
     """
-    A, b = check_problem(A, b)
+    prob = prepare(A, b, truth={"X_true": X_true}, callback=callback)
+    A, b = prob.A, prob.b
     n = A.input_size
     if sparsity is not None:
         sparsity = check_sparsity(sparsity, n)
-    _check_signal(x0, "x0", A)
-    X_true = _check_signal(X_true, "X_true", A)
-    _check_callback(callback)
+    check_like(x0, "x0", A.input_shape)
     if np.iscomplexobj(b) or np.dtype(A.dtype).kind == "c":
         raise TypeError("l1 solves real problems only; A and b must be real")
-    options = {"presolve": bool(presolve)}
-    if tol is not None:
-        tol = check_real(tol, "tol", low=1e-10)
-        options.update(primal_feasibility_tolerance=tol, dual_feasibility_tolerance=tol)
+    feasibility = _HIGHS_FEASIBILITY if tol is None else check_real(tol, "tol", low=1e-10)
+    options = {"presolve": bool(presolve), "primal_feasibility_tolerance": feasibility,
+               "dual_feasibility_tolerance": feasibility}
     if max_iter is not None:
         options["maxiter"] = check_int(max_iter, "max_iter", low=1)
 
-    recorder = Recorder({"X": None if X_true is None else X_true.reshape(A.input_shape)})
-    matrix = _explicit_matrix(A)
+    matrix = A.todense()
     stacked = (scipy.sparse.hstack([matrix, -matrix], format="csc") if scipy.sparse.issparse(matrix)
                else np.hstack([matrix, -matrix]))
-    lp = linprog(np.ones(2 * n), A_eq=stacked, b_eq=b, bounds=(0, None), method="highs",
-                 options=options)
-    dtype = np.result_type(A.dtype, b.dtype, np.float32)
-    x = (lp.x[:n] - lp.x[n:] if lp.x is not None else np.zeros(n)).astype(dtype, copy=False)
-    shaped = x.reshape(A.input_shape)
-    n_iter = int(lp.nit or 0)
-    rel = float(np.linalg.norm(b - A.matvec(x))) / (float(np.linalg.norm(b)) or 1.0)
-    recorder.record(rel, X=shaped)
-    if callback is not None:
-        callback(Iterate(n_iter, shaped, None, None, rel))
-    status = _LP_STATUS.get(lp.status, Status.NO_PROGRESS)
-    info = {"lp_status": int(lp.status), "lp_message": lp.message, "objective": lp.fun,
+    lp = []
+
+    def solve(n_iter):
+        lp.append(linprog(np.ones(2 * n), A_eq=stacked, b_eq=b, bounds=(0, None), method="highs",
+                          options=options))
+        x = (lp[0].x[:n] - lp[0].x[n:] if lp[0].x is not None else np.zeros(n)).astype(b.dtype)
+        rel = float(np.linalg.norm(b - A.matvec(x))) / (float(np.linalg.norm(b)) or 1.0)
+        return Step(rel, x.reshape(A.input_shape), fixed_point=True)
+
+    # HiGHS bounds each equation's residual by the feasibility tolerance, and
+    # max |b| = 1 after scaling: the package checks that bound itself
+    run = drive(solve, solver="l1", tol=feasibility * np.sqrt(A.n_measurements), rate_tol=None,
+                max_iter=1, truth=prob.truth, callback=callback, scale=prob.scale)
+    lp = lp[0]
+    status = run.status if lp.status == 0 else _LP_STATUS.get(lp.status, Status.NO_PROGRESS)
+    x = run.scaled(run.last.X)
+    info = {"lp_status": int(lp.status), "lp_message": lp.message,
+            "objective": None if lp.fun is None else float(lp.fun) * prob.scale,
             "sparsity": sparsity, "support": np.flatnonzero(x)}
-    result = recorder.result(shaped, status=status, n_iter=n_iter, solver="l1", info=info)
-    result.reason = f"{MESSAGES[status]} (linprog status {lp.status}: {lp.message})"
-    return result
+    return run.result(x=x, info=info, status=status, n_iter=int(lp.nit or 0),
+                      reason=f"{MESSAGES[status]} (linprog status {lp.status}: {lp.message})")

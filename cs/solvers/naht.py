@@ -8,33 +8,17 @@ Appl. Comput. Harmon. Anal. 64:254-293, 2023 (arXiv:2007.09457), Algorithm 2.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from .._validation import check_choice, check_rank, check_sparsity
-from .niht import _LowRankModel, _prepare, _SparseModel, _stop_or_callback
-from .result import Iterate
+from .niht import _LowRankModel, _setup, _SparseModel
+from .result import Step, drive
 
 __all__ = ["naht"]
 
 
-def _half_step(model, A, residual, X, aux, timer):
-    """One normalised gradient step of ``model`` from ``X`` then its projection."""
-    with timer("operator"):
-        G = A.adjoint(residual)
-        AZ, gz = model.direction(G, aux)
-    denom = float(np.vdot(AZ, AZ).real)
-    alpha = gz / denom if denom > 0 else 0.0
-    with timer("projection"):
-        X_new, aux_new = model.project(X + alpha * G, aux)
-    with timer("operator"):
-        AX_new = model.measure(X_new, aux_new)
-    return X_new, aux_new, AX_new, alpha
-
-
 def naht(A, b, *, rank, sparsity, tol=None, rate_tol=0.999, max_iter=1000, svd="auto",
-         callback=None, X_true=None, L_true=None, S_true=None):
+         callback=None, X_true=None, L_true=None, S_true=None, rng=None):
     r"""Normalised Alternating Hard Thresholding (Tanner & Vary 2023, Algorithm 2).
 
     Alternates a normalised gradient step in each component, each followed by
@@ -65,7 +49,7 @@ def naht(A, b, *, rank, sparsity, tol=None, rate_tol=0.999, max_iter=1000, svd="
     A, b : operator and measurements (see :func:`cs.solvers.niht`).
     rank, sparsity : int
         ``r`` and ``s``.
-    tol, rate_tol, max_iter, svd, callback, X_true, L_true, S_true
+    tol, rate_tol, max_iter, svd, callback, X_true, L_true, S_true, rng
         As for :func:`cs.solvers.niht`.
 
     Returns
@@ -74,32 +58,48 @@ def naht(A, b, *, rank, sparsity, tol=None, rate_tol=0.999, max_iter=1000, svd="
         ``X = L + S``, ``L``, ``S``; ``history['step']`` holds
         :math:`\alpha_L` and ``history['step_S']`` :math:`\alpha_S`.
     """
-    A, b, stop, recorder, timer, b_norm = _prepare(
-        A, b, tol=tol, rate_tol=rate_tol, max_iter=max_iter,
-        truth={"X": X_true, "L": L_true, "S": S_true})
+    prob, options, timer = _setup(A, b, tol=tol, rate_tol=rate_tol, max_iter=max_iter, X_true=X_true,
+                                  L_true=L_true, S_true=S_true, callback=callback, rng=rng)
+    A, b = prob.A, prob.b
     rank = check_rank(rank, A.input_shape)
     sparsity = check_sparsity(sparsity, A.input_size)
     svd = check_choice(svd, "svd", {"auto", "exact", "randomized"})
-    low, sparse = _LowRankModel(A, rank, svd), _SparseModel(A, sparsity)
+    low, sparse = _LowRankModel(A, rank, svd, prob.rng), _SparseModel(A, sparsity)
+    b_norm = float(np.linalg.norm(b)) or 1.0
+    it = {}  # each component with its subspace and image: L, U, AL and S, support, AS
 
-    with timer("operator"):
-        G = A.adjoint(b)
-    with timer("projection"):
-        L, U = low.project(G)
-        S, support = sparse.project(G - L)
-    with timer("operator"):
-        AL, AS = low.measure(L, U), sparse.measure(S, support)
-    rel = float(np.linalg.norm(b - AL - AS)) / b_norm
-    recorder.record(rel, X=L + S, L=L, S=S, _step_S=np.nan)
-    n_iter, status = 0, stop.check(recorder.history["residual"])
-    while status is None:
-        L, U, AL, alpha_L = _half_step(low, A, b - AL - AS, L, U, timer)
-        S, support, AS, alpha_S = _half_step(sparse, A, b - AL - AS, S, support, timer)
-        rel = float(np.linalg.norm(b - AL - AS)) / b_norm
-        n_iter += 1
-        X = L + S
-        recorder.record(rel, step=alpha_L, X=X, L=L, S=S, _step_S=alpha_S)
-        status = _stop_or_callback(stop, recorder, callback, Iterate(n_iter, X, L, S, rel))
+    def half_step(model, X, aux, AX_other, AX):
+        """One normalised gradient step of ``model`` from ``X``, then its projection."""
+        with timer("operator"):
+            G = A.adjoint(b - AX - AX_other)
+            AZ, gz = model.direction(G, aux)
+        denom = float(np.vdot(AZ, AZ).real)
+        alpha = gz / denom if denom > 0 else 0.0
+        with timer("projection"):
+            X_new, aux_new = model.project(X + alpha * G, aux)
+        with timer("operator"):
+            return X_new, aux_new, model.measure(X_new, aux_new), alpha
 
-    return recorder.result(L + S, status=status, n_iter=n_iter, solver="naht", L=L, S=S,
-                           info={"seconds": timer.split(time.perf_counter() - recorder.start)})
+    def accept(alpha_L=np.nan, alpha_S=np.nan):
+        rel = float(np.linalg.norm(b - it["AL"] - it["AS"])) / b_norm
+        return Step(rel, it["L"] + it["S"], it["L"], it["S"], step=alpha_L, extras={"step_S": alpha_S})
+
+    def first():
+        with timer("operator"):
+            G = A.adjoint(b)
+        with timer("projection"):
+            L, U = low.project(G)
+            S, support = sparse.project(G - L)
+        with timer("operator"):
+            it.update(L=L, U=U, AL=low.measure(L, U), S=S, support=support, AS=sparse.measure(S, support))
+        return accept()
+
+    def step(n_iter):
+        L, U, AL, alpha_L = half_step(low, it["L"], it["U"], it["AS"], it["AL"])
+        it.update(L=L, U=U, AL=AL)
+        S, support, AS, alpha_S = half_step(sparse, it["S"], it["support"], it["AL"], it["AS"])
+        it.update(S=S, support=support, AS=AS)
+        return accept(alpha_L, alpha_S)
+
+    run = drive(step, first=first, solver="naht", **options)
+    return run.result(info={"seconds": timer.split(run.seconds)})

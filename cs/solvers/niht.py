@@ -24,11 +24,13 @@ from contextlib import contextmanager
 import numpy as np
 
 from .. import threshold
-from .._validation import (check_choice, check_int, check_problem, check_rank, check_real,
-                           check_sparsity)
-from .result import Iterate, Recorder, Status, StoppingRule, default_tol
+from .._validation import check_choice, check_int, check_rank, check_real, check_safeguard, check_sparsity
+from .result import Step, default_tol, drive, prepare
 
 __all__ = ["niht"]
+
+#: Most step shrinks of the sparse safeguard per iteration (each divides by kappa (1 - c) > 1).
+_MAX_BACKTRACK = 100
 
 
 class _Timer:
@@ -50,26 +52,15 @@ class _Timer:
         return seconds
 
 
-def _prepare(A, b, *, tol, rate_tol, max_iter, truth):
-    """Checks and set-up shared by NIHT and NAHT.
-
-    Returns the operator, ``b`` in the working precision, the stopping rule,
-    the history recorder, a timer and ``||b||``.
-    """
-    A, b = check_problem(A, b)
-    dtype = np.result_type(A.dtype, b.dtype, np.float32)
-    b = b.astype(dtype, copy=False)
-    stop = StoppingRule(tol=default_tol(dtype) if tol is None else tol, rate_tol=rate_tol,
-                        max_iter=check_int(max_iter, "max_iter", low=1))
-    return A, b, stop, Recorder(truth), _Timer(), float(np.linalg.norm(b)) or 1.0
-
-
-def _stop_or_callback(stop, recorder, callback, iterate):
-    """The stopping rule's verdict, or CALLBACK when the callback asks to stop."""
-    status = stop.check(recorder.history["residual"])
-    if callback is not None and callback(iterate) and status is None:
-        status = Status.CALLBACK
-    return status
+def _setup(A, b, *, tol, rate_tol, max_iter, X_true, L_true, S_true, callback, rng):
+    """Checks and set-up shared by NIHT and NAHT: the :class:`Problem`, the
+    driver's stopping options and a timer."""
+    prob = prepare(A, b, truth={"X_true": X_true, "L_true": L_true, "S_true": S_true},
+                   callback=callback, rng=rng)
+    options = dict(tol=default_tol(prob.b.dtype) if tol is None else tol, rate_tol=rate_tol,
+                   max_iter=check_int(max_iter, "max_iter", low=1), truth=prob.truth,
+                   callback=callback, scale=prob.scale)
+    return prob, options, _Timer()
 
 
 class _SparseModel:
@@ -114,11 +105,11 @@ class _DenseModel:
 class _LowRankModel(_DenseModel):
     """Rank-r matrices: column space U, projection by truncated SVD."""
 
-    def __init__(self, A, r, svd):
-        self.A, self.r, self.svd = A, r, svd
+    def __init__(self, A, r, svd, rng):
+        self.A, self.r, self.svd, self.rng = A, r, svd, rng
 
     def project(self, W, aux=None):
-        low = threshold.truncate_rank(W, self.r, method=self.svd)
+        low = threshold.truncate_rank(W, self.r, method=self.svd, rng=self.rng)
         return low.X, low.U
 
     def direction(self, G, U):
@@ -135,7 +126,7 @@ class _LSModel(_DenseModel):
     """Rank-r plus s-sparse matrices: the projection is robust PCA."""
 
     def __init__(self, A, r, s, method, inner_tol, inner_max_iter, rng):
-        from .rpca import project_ls  # imported here: robust PCA is only needed for L+S
+        from .robust_pca import project_ls  # imported here: robust PCA is only needed for L+S
 
         self.project_ls = project_ls
         self.A, self.r, self.s, self.method = A, r, s, method
@@ -224,7 +215,9 @@ def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, r
     svd : {"auto", "exact", "randomized"}
         How rank-r truncations are computed (see :func:`cs.threshold.truncate_rank`).
     safeguard : (c, kappa)
-        The step-size safeguard of Blumensath & Davies for sparse problems.
+        The step-size safeguard of Blumensath & Davies for sparse problems:
+        ``0 < c < 1`` and ``kappa > 1/(1 - c)``, so that every backtracking
+        step shrinks the step (at most 100 shrinks per iteration).
     inner_tol, inner_max_iter : float, int
         Robust PCA inner tolerance factor and iteration cap (L+S only).
     callback : callable, optional
@@ -232,7 +225,8 @@ def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, r
     X_true, L_true, S_true : arrays, optional
         The truth, to record ``error_X``/``error_L``/``error_S`` histories.
     rng : seed or Generator
-        For randomised SVDs.
+        For randomised SVDs; normalised once, then drawn from in turn by every
+        truncation and robust PCA projection of the run.
 
     Returns
     -------
@@ -249,48 +243,51 @@ def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, r
     >>> res.converged, bool(abs(res.x - prob.x).max() < 1e-6)
     (True, True)
     """
-    A, b, stop, recorder, timer, b_norm = _prepare(
-        A, b, tol=tol, rate_tol=rate_tol, max_iter=max_iter,
-        truth={"X": X_true, "L": L_true, "S": S_true})
-    shape = A.input_shape
+    prob, options, timer = _setup(A, b, tol=tol, rate_tol=rate_tol, max_iter=max_iter, X_true=X_true,
+                                  L_true=L_true, S_true=S_true, callback=callback, rng=rng)
+    A, b = prob.A, prob.b
     if sparsity is None and rank is None:
         raise ValueError("give sparsity=k (sparse vectors), rank=r (low-rank matrices) or both (L+S)")
     if sparsity is not None:
         sparsity = check_sparsity(sparsity, A.input_size)
     if rank is not None:
-        rank = check_rank(rank, shape)
+        rank = check_rank(rank, A.input_shape)
     projection = check_choice(projection, "projection", {"accaltproj", "godec"})
     svd = check_choice(svd, "svd", {"auto", "exact", "randomized"})
-    c, kappa = (check_real(v, name, low=0.0) for v, name in zip(safeguard, ("safeguard[0]", "safeguard[1]")))
+    c, kappa = check_safeguard(safeguard)
     if rank is None:
         model, name = _SparseModel(A, sparsity), "niht-sparse"
     elif sparsity is None:
-        model, name = _LowRankModel(A, rank, svd), "niht-lowrank"
+        model, name = _LowRankModel(A, rank, svd, prob.rng), "niht-lowrank"
     else:
         model = _LSModel(A, rank, sparsity, projection, check_real(inner_tol, "inner_tol", low=0.0),
-                         check_int(inner_max_iter, "inner_max_iter", low=1), rng)
+                         check_int(inner_max_iter, "inner_max_iter", low=1), prob.rng)
         name = f"niht-ls-{projection}"
+    b_norm = float(np.linalg.norm(b)) or 1.0
+    it = {}  # the current iterate X, its subspace, A(X), the residual and its relative norm
 
-    with timer("operator"):
-        G = A.adjoint(b)
-    with timer("projection"):
-        X, aux = model.project(G)
-    with timer("operator"):
-        AX = model.measure(X, aux)
-    residual = b - AX
-    rel = float(np.linalg.norm(residual)) / b_norm
-    L, S = model.parts(X, aux)
-    recorder.record(rel, X=X, L=L, S=S)
-    n_iter, status = 0, stop.check(recorder.history["residual"])
-    while status is None:
+    def accept(X, aux, AX, alpha):
+        it.update(X=X, aux=aux, AX=AX, residual=b - AX)
+        it["rel"] = model.outer_residual = float(np.linalg.norm(it["residual"])) / b_norm
+        L, S = model.parts(X, aux)
+        return Step(it["rel"], X, L, S, step=alpha)
+
+    def first():
         with timer("operator"):
-            G = A.adjoint(residual)
+            G = A.adjoint(b)
+        with timer("projection"):
+            X, aux = model.project(G)
+        with timer("operator"):
+            return accept(X, aux, model.measure(X, aux), np.nan)
+
+    def step(n_iter):
+        X, aux, AX = it["X"], it["aux"], it["AX"]
+        with timer("operator"):
+            G = A.adjoint(it["residual"])
             AZ, gz = model.direction(G, aux)
         denom = float(np.vdot(AZ, AZ).real)
         alpha = gz / denom if denom > 0 else 0.0
-        while True:
-            if isinstance(model, _LSModel):
-                model.outer_residual = rel
+        for _ in range(_MAX_BACKTRACK):
             with timer("projection"):
                 X_new, aux_new = model.project(X + alpha * G, aux)
             with timer("operator"):
@@ -298,21 +295,15 @@ def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, r
             if model.same_subspace(aux, aux_new) or alpha == 0.0:
                 break
             # Blumensath-Davies safeguard: A(X_new - X) = AX_new - AX costs nothing extra
-            diff = X_new - X
-            dA = AX_new - AX
+            diff, dA = X_new - X, AX_new - AX
             omega = (1 - c) * float(np.vdot(diff, diff).real) / max(float(np.vdot(dA, dA).real), 1e-300)
             if alpha <= omega:
                 break
             alpha /= kappa * (1 - c)
-        X, aux, AX = X_new, aux_new, AX_new
-        residual = b - AX
-        rel = float(np.linalg.norm(residual)) / b_norm
-        n_iter += 1
-        L, S = model.parts(X, aux)
-        recorder.record(rel, step=alpha, X=X, L=L, S=S)
-        status = _stop_or_callback(stop, recorder, callback, Iterate(n_iter, X, L, S, rel))
+        return accept(X_new, aux_new, AX_new, alpha)
 
-    info = {"seconds": timer.split(time.perf_counter() - recorder.start)}
+    run = drive(step, first=first, solver=name, **options)
+    info = {"seconds": timer.split(run.seconds)}
     if isinstance(model, _LSModel):
         info["inner_iterations"] = model.inner_iters
-    return recorder.result(X, status=status, n_iter=n_iter, solver=name, L=L, S=S, info=info)
+    return run.result(info=info)

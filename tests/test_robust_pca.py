@@ -1,4 +1,4 @@
-"""Tests for cs.solvers.rpca: robust PCA solvers and the L+S projection."""
+"""Tests for cs.solvers.robust_pca: robust PCA solvers and the L+S projection."""
 
 import functools
 
@@ -7,7 +7,7 @@ import pytest
 
 from cs.datasets.synthetic import ls_matrix
 from cs.solvers.result import MESSAGES, Status
-from cs.solvers.rpca import LSSplit, project_ls, rpca
+from cs.solvers.robust_pca import LSSplit, project_ls, rpca
 from cs.threshold import truncate_rank
 
 RANK = 5
@@ -51,7 +51,7 @@ def test_recovers_rank5_5pct_sparse(method, n, with_sparsity, most):
     X, L, S = ls_problem(n)
     sparsity = n * n // 20 if with_sparsity else None
     rank = None if method == "pcp" else RANK
-    res = rpca(X, rank, sparsity, method=method, tol=1e-9, rng=0, L_true=L, S_true=S)
+    res = rpca(X, rank=rank, sparsity=sparsity, method=method, tol=1e-9, rng=0, L_true=L, S_true=S)
     assert res.converged and res.status == Status.TOLERANCE
     assert res.reason == MESSAGES[Status.TOLERANCE]
     assert res.n_iter <= most
@@ -72,7 +72,7 @@ def test_recovers_rank5_5pct_sparse(method, n, with_sparsity, most):
 
 def test_accaltproj_thresholds_decrease(small):
     X, L, S = small
-    res = rpca(X, 5, rng=1)
+    res = rpca(X, rank=5, rng=1)
     zeta = res.history["zeta"]
     assert zeta.size == res.n_iter
     assert np.all(np.diff(zeta) < 0)  # zeta_k = beta (sigma_{r+1} + gamma^k sigma_1) decays
@@ -100,8 +100,8 @@ def test_pcp_lam_changes_the_split(small):
 
 def test_seeded_runs_are_identical(small):
     X, _, _ = small
-    a = rpca(X, 5, 500, method="godec", rng=3)
-    b = rpca(X, 5, 500, method="godec", rng=3)
+    a = rpca(X, rank=5, sparsity=500, method="godec", rng=3)
+    b = rpca(X, rank=5, sparsity=500, method="godec", rng=3)
     np.testing.assert_array_equal(a.L, b.L)
     assert a.n_iter == b.n_iter
 
@@ -110,11 +110,12 @@ def test_callback_stops(small):
     X, _, _ = small
     seen = []
 
-    def callback(k, L, S):
-        seen.append((k, L.shape, S.shape))
-        return k == 3
+    def callback(it):
+        seen.append((it.n_iter, it.L.shape, it.S.shape))
+        np.testing.assert_allclose(it.x, it.L + it.S, rtol=0, atol=1e-12)
+        return it.n_iter == 3
 
-    res = rpca(X, 5, callback=callback, rng=0)
+    res = rpca(X, rank=5, callback=callback, rng=0)
     assert res.n_iter == 3 and res.status == Status.CALLBACK and not res.converged
     assert res.reason == MESSAGES[Status.CALLBACK]
     assert seen == [(k, (100, 100), (100, 100)) for k in (1, 2, 3)]
@@ -125,7 +126,7 @@ def test_callback_stops(small):
 @pytest.mark.parametrize("method", ["accaltproj", "godec"])
 def test_rank_far_too_small_stalls(small, method):
     X, L, _ = small
-    res = rpca(X, 1, 500, method=method, rng=0)
+    res = rpca(X, rank=1, sparsity=500, method=method, rng=0)
     assert not res.converged
     assert res.status == Status.STALLED and res.reason == MESSAGES[Status.STALLED]
     assert res.n_iter < 40
@@ -135,7 +136,7 @@ def test_rank_far_too_small_stalls(small, method):
 
 def test_sparse_fraction_too_large_fails(small):
     X, L, S = ls_matrix((100, 100), 5, 5_000, rng=7)  # half the entries corrupted
-    res = rpca(X, 5, 5_000, rng=0, max_iter=30)
+    res = rpca(X, rank=5, sparsity=5_000, rng=0, max_iter=30)
     assert not res.converged
     assert res.status in (Status.MAX_ITER, Status.STALLED)
     assert res.residual > 1e-4
@@ -146,7 +147,7 @@ def test_thresholded_accaltproj_with_wrong_rank_absorbs_everything_into_S(small)
     # documented caveat: without `sparsity` the thresholds fall to zero and a
     # dense S fits M exactly, so only nnz_S reveals the failure
     X, _, _ = small
-    res = rpca(X, 1, rng=0)
+    res = rpca(X, rank=1, rng=0)
     assert res.info["nnz_S"] > 0.9 * X.size
 
 
@@ -250,8 +251,10 @@ M = np.ones((6, 5))
     ((M, 2), dict(S_true=np.ones(30)), ValueError, "S_true"),
 ])
 def test_rpca_bad_input(args, kwargs, error, name):
-    with pytest.raises(error, match=name):
-        rpca(*args, **kwargs)
+    M, *sizes = args
+    kwargs = dict(zip(("rank", "sparsity"), sizes), **kwargs)
+    with pytest.raises(error, match=rf"^{name}\b|\b{name}="):
+        rpca(M, **kwargs)
 
 
 @pytest.mark.parametrize("args, kwargs, error, name", [
@@ -265,5 +268,5 @@ def test_rpca_bad_input(args, kwargs, error, name):
     ((M, 2, 3), dict(init=M), TypeError, "init"),
 ])
 def test_project_ls_bad_input(args, kwargs, error, name):
-    with pytest.raises(error, match=name):
+    with pytest.raises(error, match=rf"^{name}\b|\b{name}="):
         project_ls(*args, **kwargs)

@@ -1,8 +1,9 @@
 r"""Robust PCA on fully observed data, and the rank-r plus s-sparse projection.
 
 Robust PCA separates a matrix :math:`M = L + S` into a low-rank part
-:math:`L` and a sparse part :math:`S`.  Three solvers share one iteration
-loop (:func:`rpca`) and differ only in their step:
+:math:`L` and a sparse part :math:`S`.  Three solvers share the package's
+one iteration driver (:func:`cs.solvers.result.drive`) and differ only in
+their step:
 
 ``"accaltproj"``
     Accelerated alternating projections (Cai, Cai & Wei 2019): the low-rank
@@ -42,10 +43,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validation import (as_rng, check_array, check_choice, check_int, check_rank,
-                           check_real, check_sparsity)
+from .._validation import (as_rng, check_array, check_callback, check_choice, check_int, check_like,
+                           check_rank, check_real, check_sparsity)
 from ..threshold import hard, hard_tau, randomized_svd, soft, svt, truncate_rank
-from .result import Recorder, Status, StoppingRule
+from .result import Step, drive
 
 __all__ = ["rpca", "project_ls", "LSSplit"]
 
@@ -155,7 +156,7 @@ class _AccAltProj:
         extras = {}
         if self.s is None:
             self.zeta = self.beta * (float(low.s[r]) + _GAMMA ** self.k * float(low.s[0]))
-            extras["_zeta"] = self.zeta
+            extras["zeta"] = self.zeta
         R = M - self.L
         self.S = self._sparse(R, self.zeta)
         R -= self.S
@@ -227,23 +228,14 @@ class _PCP:
         R = M - self.L - self.S
         self.Y += mu * R
         self.mu = min(_PCP_RHO * mu, self.mu_cap)
-        return R, {"_mu": mu, "_rank": self.rank}
+        return R, {"mu": mu, "rank": self.rank}
 
 
 # --------------------------------------------------------------------------
 # Public functions
 # --------------------------------------------------------------------------
 
-def _check_truth(T, shape, name):
-    if T is None:
-        return None
-    T = check_array(T, name, ndim=2)
-    if T.shape != shape:
-        raise ValueError(f"{name} has shape {T.shape} but M has shape {shape}")
-    return T
-
-
-def rpca(M, rank=None, sparsity=None, *, method="accaltproj", tol=1e-7, max_iter=None,
+def rpca(M, *, rank=None, sparsity=None, method="accaltproj", tol=1e-7, max_iter=None,
          lam=None, rng=None, callback=None, L_true=None, S_true=None):
     r"""Robust PCA: split a fully observed matrix into low-rank plus sparse.
 
@@ -267,8 +259,9 @@ def rpca(M, rank=None, sparsity=None, *, method="accaltproj", tol=1e-7, max_iter
 
     Each iteration records the relative residual
     :math:`\|M - L - S\|_F / \|M\|_F`; the solver stops by the shared
-    :class:`~cs.solvers.result.StoppingRule`: below ``tol`` (converged), a
-    stalled rate over 15 iterations, divergence, or ``max_iter``.
+    rule of :func:`cs.solvers.result.drive`: below ``tol`` (converged), a
+    stalled rate over 15 iterations, divergence, or ``max_iter``.  ``M`` is
+    divided by ``max |M|`` first, so the answer scales with ``M``.
 
     Parameters
     ----------
@@ -292,8 +285,9 @@ def rpca(M, rank=None, sparsity=None, *, method="accaltproj", tol=1e-7, max_iter
         Randomness of the randomised SVDs (accaltproj's initialisation and
         sigma_1 estimates, godec's truncations, pcp's ``||M||_2``).
     callback : callable, optional
-        ``callback(iteration, L, S)`` after every iteration; a true return
-        value stops the solver (status ``CALLBACK``).
+        ``callback(Iterate)`` (``n_iter``, ``x``, ``L``, ``S``, ``residual``)
+        after every iteration; a true return value stops the solver
+        (status ``CALLBACK``).
     L_true, S_true : (m, n) array_like, optional
         The truth, to record ``history["error_L"]``, ``["error_S"]`` (and
         ``["error_X"]`` when both are given) per iteration.
@@ -321,7 +315,7 @@ def rpca(M, rank=None, sparsity=None, *, method="accaltproj", tol=1e-7, max_iter
     Raises
     ------
     ValueError
-        Non-2-D or non-finite ``M``; ``rank`` above ``min(m, n)`` or below 1,
+        Empty, non-2-D or non-finite ``M``; ``rank`` above ``min(m, n)`` or below 1,
         or missing where required; ``sparsity`` above ``m n`` or missing
         where required; unknown ``method``; ``lam`` not positive or given for
         a method other than pcp; truth of another shape.
@@ -339,38 +333,40 @@ def rpca(M, rank=None, sparsity=None, *, method="accaltproj", tol=1e-7, max_iter
     --------
     >>> from cs.datasets.synthetic import ls_matrix
     >>> X, L, S = ls_matrix((100, 100), 3, 500, rng=0)
-    >>> res = rpca(X, 3, method="accaltproj", tol=1e-9, rng=0)
+    >>> res = rpca(X, rank=3, method="accaltproj", tol=1e-9, rng=0)
     >>> res.converged, bool(np.linalg.norm(res.L - L) < 1e-6 * np.linalg.norm(L))
     (True, True)
     """
     method = check_choice(method, "method", set(_MAX_ITER))
     M = check_array(M, "M", ndim=2, allow_complex=False)
     shape = M.shape
+    if M.size == 0:
+        raise ValueError(f"M has shape {shape}; robust PCA needs at least one entry")
     if rank is not None:
         rank = check_rank(rank, shape, "rank")
         if rank < 1:
             raise ValueError(f"rank={rank} must be >= 1")
     elif method != "pcp":
-        raise ValueError(f"rank is required for method={method!r}")
+        raise ValueError(f"rank=None: rank is required for method={method!r}")
     if sparsity is not None:
         sparsity = check_sparsity(sparsity, M.size, "sparsity")
     elif method == "godec":
-        raise ValueError("sparsity (the number of nonzeros of S) is required for method='godec'")
+        raise ValueError("sparsity=None: sparsity (the number of nonzeros of S) is required for "
+                         "method='godec'")
     if lam is not None:
         if method != "pcp":
-            raise ValueError(f"lam applies to method='pcp' only, got method={method!r}")
+            raise ValueError(f"lam={lam!r} applies to method='pcp' only, got method={method!r}")
         lam = check_real(lam, "lam", low=0.0, low_open=True)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable or None, got {callback!r}")
-    rule = StoppingRule(tol=tol, max_iter=_MAX_ITER[method] if max_iter is None else max_iter)
-    L_true = _check_truth(L_true, shape, "L_true")
-    S_true = _check_truth(S_true, shape, "S_true")
+    check_callback(callback)
+    max_iter = check_int(_MAX_ITER[method] if max_iter is None else max_iter, "max_iter", low=1)
+    truth = {"L": check_like(L_true, "L_true", shape, what="M", flat_ok=False),
+             "S": check_like(S_true, "S_true", shape, what="M", flat_ok=False)}
+    if truth["L"] is not None and truth["S"] is not None:
+        truth["X"] = truth["L"] + truth["S"]
     rng = as_rng(rng)
 
-    truth = {"L": L_true, "S": S_true}
-    if L_true is not None and S_true is not None:
-        truth["X"] = L_true + S_true
-    recorder = Recorder(truth)
+    scale = float(np.max(np.abs(M))) or 1.0
+    M = M / M.dtype.type(scale)
     info = {"method": method}
     if method == "pcp":
         info["lam"] = lam = 1.0 / float(np.sqrt(max(shape))) if lam is None else lam
@@ -379,25 +375,17 @@ def rpca(M, rank=None, sparsity=None, *, method="accaltproj", tol=1e-7, max_iter
         stepper = _GoDec(M, rank, sparsity, rng)
     else:
         stepper = _AccAltProj(M, rank, sparsity, rng)
-
     norm_M = float(np.linalg.norm(M)) or 1.0
-    n_iter = 0
-    while True:
+
+    def step(n_iter):
         R, extras = stepper.step()
-        n_iter += 1
-        want_X = "X" in truth
-        recorder.record(np.linalg.norm(R) / norm_M, L=stepper.L, S=stepper.S,
-                        X=(stepper.L + stepper.S) if want_X else None, **extras)
-        status = rule.check(recorder.history["residual"])
-        if status is None and callback is not None and callback(n_iter, stepper.L, stepper.S):
-            status = Status.CALLBACK
-        if status is not None:
-            break
-    L, S = stepper.L, stepper.S
+        return Step(float(np.linalg.norm(R)) / norm_M, L=stepper.L, S=stepper.S, extras=extras)
+
+    run = drive(step, solver=f"rpca-{method}", tol=tol, max_iter=max_iter, truth=truth,
+                callback=callback, scale=scale)
     info["rank"] = stepper.rank if method == "pcp" else rank
-    info["nnz_S"] = int(np.count_nonzero(S))
-    return recorder.result(L + S, status=status, n_iter=n_iter, solver=f"rpca-{method}",
-                           L=L, S=S, info=info)
+    info["nnz_S"] = int(np.count_nonzero(stepper.S))
+    return run.result(info=info)
 
 
 def _warm_start(init, X, rank, rng, factors):
@@ -408,11 +396,11 @@ def _warm_start(init, X, rank, rng, factors):
         try:
             L0, S0 = init
         except (TypeError, ValueError) as err:
-            raise TypeError("init must be an LSSplit or a pair (L0, S0)") from err
+            raise TypeError(f"init must be an LSSplit or a pair (L0, S0), got {type(init).__name__}") from err
         U0 = V0 = None
+        L0 = check_like(L0, "init[0]", X.shape, what="X", flat_ok=False)
+        S0 = check_like(S0, "init[1]", X.shape, what="X", flat_ok=False)
     L0, S0 = np.asarray(L0, dtype=X.dtype), np.asarray(S0, dtype=X.dtype)
-    if L0.shape != X.shape or S0.shape != X.shape:
-        raise ValueError(f"init holds shapes {L0.shape} and {S0.shape} but X has shape {X.shape}")
     m, n = X.shape
     if factors and (U0 is None or V0 is None or U0.shape != (m, rank) or V0.shape != (n, rank)):
         low = truncate_rank(L0, rank, rng=rng)
@@ -493,14 +481,14 @@ def project_ls(X, rank, sparsity, *, method="accaltproj", init=None, tol=1e-6, m
     else:
         stepper = _AccAltProj(X, rank, sparsity, rng, start)
     norm_X = float(np.linalg.norm(X)) or 1.0
-    R_prev = stepper.R0
-    n_iter = 0
-    while n_iter < max_iter:
+    previous = [stepper.R0]
+
+    def step(n_iter):
         R, _ = stepper.step()
-        n_iter += 1
-        residual = np.linalg.norm(R) / norm_X
-        R_prev -= R  # the change of L + S equals minus the change of the residual
-        if residual < tol or np.linalg.norm(R_prev) / norm_X < tol:
-            break
-        R_prev = R
-    return LSSplit(stepper.L, stepper.S, stepper.U, stepper.V, n_iter)
+        previous[0] -= R  # the change of L + S equals minus the change of the residual
+        change = float(np.linalg.norm(previous[0])) / norm_X
+        previous[0] = R
+        return Step(float(np.linalg.norm(R)) / norm_X, L=stepper.L, S=stepper.S, fixed_point=change < tol)
+
+    run = drive(step, solver="project_ls", tol=tol, rate_tol=None, max_iter=max_iter, diverge=np.inf)
+    return LSSplit(stepper.L, stepper.S, stepper.U, stepper.V, run.n_iter)
