@@ -586,7 +586,7 @@ def edge_of_chaos(kind, sparsity, q_star=1.0, m=np.inf):
                        saturation=float(mo.saturation))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ClipProfile:
     """Edge-of-chaos quantities over a grid of clipping levels ``m`` (arrays, NaN where impossible)."""
 
@@ -668,7 +668,7 @@ def suggest_clip(kind, sparsity, q_star=1.0, *, m_grid=None, max_dV=0.8):
 
 # --------------------------------------------------------------------------- sparsifiers
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ActivationSparsifier:
     r"""A training-free activation sparsifier: keep :math:`x_i` where :math:`|x_i| w_i > t`.
 

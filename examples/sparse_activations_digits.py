@@ -157,8 +157,8 @@ def plot(results, path, target):
         ax1.text(i - 0.2, a + 0.01, f"{a:.2f}", ha="center", fontsize=8)
         ax1.text(i + 0.2, s + 0.01, f"{s:.2f}", ha="center", fontsize=8)
     ax1.set_xticks(x, [n.replace(" ", "\n", 1) for n in names], fontsize=8)
-    ax1.set_ylim(0, 1.1)
-    ax1.legend(fontsize=8, loc="lower left")
+    ax1.set_ylim(0, 1.25)
+    ax1.legend(fontsize=8, loc="upper center", ncol=3)
     ax1.set_title("digits, 10-hidden-layer MLP at the edge of chaos")
     for n in names:
         per_layer = results[n][1]
