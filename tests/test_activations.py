@@ -255,7 +255,7 @@ def test_calibrated_sparsifiers_hit_target_on_held_out(s):
     rng = np.random.default_rng(3)
     d = 64
     calib, held = _heavy(rng, (800, d)), _heavy(rng, (800, d))
-    up_c, up_h = rng.standard_normal((800, d)) * np.geomspace(0.1, 10, d), rng.standard_normal((800, d)) * np.geomspace(0.1, 10, d)
+    up_c = rng.standard_normal((800, d)) * np.geomspace(0.1, 10, d)
     W = rng.standard_normal((32, d)) * np.geomspace(0.1, 10, d)
     for sp in (act.teal(calib, s), act.chess(calib, up_c, s), act.wina(calib, W, s)):
         assert abs(1 - sp.mask(calib).mean() - s) < 1e-3     # exact on the calibration set
