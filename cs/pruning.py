@@ -353,6 +353,26 @@ def random_masks(shapes, density, *, distribution="uniform", rng=None):
 
 # --------------------------------------------------------------------------- DSnoT
 
+def _leading(values, valid, k):
+    """Per row, the columns of the ``k`` smallest valid values in ascending order
+    (ties: lowest column first), i.e. the first ``k`` of a stable sort.
+
+    The ``k`` are selected by :func:`cs.threshold.top_k_mask` (linear time) and
+    only they are sorted: DSnoT consumes at most ``max_cycles`` of each list.
+    Rows with fewer than ``k`` valid entries are padded with invalid columns.
+    """
+    rows, width = values.shape
+    if k >= width // 4:
+        return np.argsort(np.where(valid, values, np.inf), axis=1, kind="stable")[:, :k]
+    # largest magnitude = smallest value; invalid entries 0, below every valid one
+    flipped = np.subtract(values.max(), values)
+    flipped += np.finfo(np.float64).tiny
+    flipped[~valid] = 0.0
+    cols = np.nonzero(threshold.top_k_mask(flipped, k, axis=1))[1].reshape(rows, k)
+    picked = np.take_along_axis(flipped, cols, axis=1)
+    return np.take_along_axis(cols, np.argsort(-picked, axis=1, kind="stable"), axis=1)
+
+
 @dataclass(frozen=True)
 class DSnoTResult:
     """Output of :func:`dsnot`.
@@ -505,13 +525,15 @@ def dsnot(W, stats, mask, *, max_cycles=50, tol=0.0, var_power=1.0, stop_on_sign
     e_initial = np.where(pruned, c, 0.0).sum(axis=1)
 
     rows_all = np.arange(d_out)
-    grow_order = np.argsort(np.where(pruned, key, np.inf), axis=1, kind="stable")
-    lo = np.zeros(d_out, np.int64)
-    hi = pruned.sum(axis=1) - 1
+    depth = min(max_cycles, d_in)  # no row consumes more than max_cycles entries of a list
+    grow_down = _leading(key, pruned, depth)  # smallest key first
+    grow_up = d_in - 1 - _leading(-key[:, ::-1], pruned[:, ::-1], depth)  # largest first
+    n_down = np.zeros(d_out, np.int64)
+    n_up = np.zeros(d_out, np.int64)
+    n_pruned = pruned.sum(axis=1)
     if nm is None:
         neg, pos = mask & (c < 0), mask & (c > 0)
-        neg_order = np.argsort(np.where(neg, score, np.inf), axis=1, kind="stable")
-        pos_order = np.argsort(np.where(pos, score, np.inf), axis=1, kind="stable")
+        neg_order, pos_order = _leading(score, neg, depth), _leading(score, pos, depth)
         n_neg, n_pos = neg.sum(axis=1), pos.sum(axis=1)
         i_neg = np.zeros(d_out, np.int64)
         i_pos = np.zeros(d_out, np.int64)
@@ -519,7 +541,7 @@ def dsnot(W, stats, mask, *, max_cycles=50, tol=0.0, var_power=1.0, stop_on_sign
     e = e_initial.copy()
     n_swaps = np.zeros(d_out, np.int64)
     active = np.abs(e) > tol
-    last = d_in - 1
+    last = max(depth - 1, 0)
     wvar = Wd ** 2 * var  # per-weight variance term of the expected squared error
 
     def accept(r, g, e_new, p):
@@ -538,8 +560,8 @@ def dsnot(W, stats, mask, *, max_cycles=50, tol=0.0, var_power=1.0, stop_on_sign
         if r.size == 0:
             break
         up = e[r] > 0
-        have = lo[r] <= hi[r]
-        g = grow_order[r, np.clip(np.where(up, hi[r], lo[r]), 0, last)]
+        have = n_up[r] + n_down[r] < n_pruned[r]  # the two ends of one sorted list must not cross
+        g = np.where(up, grow_up[r, np.minimum(n_up[r], last)], grow_down[r, np.minimum(n_down[r], last)])
         if nm is None:
             have &= np.where(up, i_neg[r] < n_neg[r], i_pos[r] < n_pos[r])
             p = np.where(up, neg_order[r, np.minimum(i_neg[r], last)],
@@ -557,16 +579,16 @@ def dsnot(W, stats, mask, *, max_cycles=50, tol=0.0, var_power=1.0, stop_on_sign
             swap = have & np.isfinite(sc[pick])
             p, new_e = cols[pick], cand_e[pick]
             skip = have & ~swap  # no acceptable partner in g's block: pass over g
-            hi[r[skip & up]] -= 1
-            lo[r[skip & ~up]] += 1
+            n_up[r[skip & up]] += 1
+            n_down[r[skip & ~up]] += 1
             active[r[~have]] = False
         r, g, p, up, new_e = r[swap], g[swap], p[swap], up[swap], new_e[swap]
         new_mask[r, g] = True
         new_mask[r, p] = False
         e[r] = new_e
         n_swaps[r] += 1
-        hi[r] -= up
-        lo[r] += ~up
+        n_up[r] += up
+        n_down[r] += ~up
         if nm is None:
             i_neg[r] += up
             i_pos[r] += ~up

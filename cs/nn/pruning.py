@@ -323,8 +323,10 @@ def prune_model(model, batches=None, *, method="wanda", sparsity=None, nm=None, 
         Fraction removed per comparison group, or keep ``n`` of every ``m``
         consecutive inputs (Conv2d: consecutive in ``(C_in, k_h, k_w)`` order).
     layers : list of str, optional
-        Default every Linear and Conv2d.  Pruned in the order the model runs
-        them.
+        Default every Linear and Conv2d, the classifier included; pruned in
+        the order the model runs them.  The Wanda/SparseGPT/DSnoT code prunes
+        only the transformer blocks' projections and leaves the head dense:
+        pass the hidden layers' names to do the same.
     sequential : bool
         Recompute each layer's calibration inputs through the layers already
         pruned (one forward pass per layer, stopped at that layer).
