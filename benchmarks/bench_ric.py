@@ -32,7 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import best_of  # noqa: E402
 
 from cs import operators  # noqa: E402
-from cs.ric import _SparseState, _extreme_pair, _swap_scores  # noqa: E402
+from cs._kernels import ric_swap_scores as _swap_scores  # noqa: E402
+from cs.ric._common import _extreme_pair  # noqa: E402
+from cs.ric.sparse import _SparseState  # noqa: E402
 
 K, P, N = 50, 500, 1000
 

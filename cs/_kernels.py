@@ -465,3 +465,62 @@ def stripe_capped_support(candidates, H, W, lo_h, len_h, lo_w, len_w, cap, count
             for dw in range(len_w):
                 counts[row, (w + lo_w + dw + W) % W] += 1
     return accept
+
+
+# ============================================================================
+# Restricted isometry constants (cs.ric.sparse): the swap scores of the local
+# search.  Reference: tests/naive.py::ric_swap_scores.
+# ============================================================================
+
+@numba.njit(**JIT)
+def ric_swap_scores(C, corr, v, lam, gram_diag, col_norm2, in_support, sign, scores):
+    """Score every swap (support row i out, column j in) by a 2 x 2 Rayleigh-Ritz value.
+
+    With ``x`` the extreme unit eigenvector (entries ``v`` on the support T)
+    of ``G = A_T^T A_T`` and eigenvalue ``lam``, removing ``T[i]`` leaves
+    ``w = x - v_i e_{T_i}`` and adding column ``j`` spans ``{w, e_j}``; the
+    extreme eigenvalue of ``A^T A`` compressed to that plane is
+
+        a = ||A w||^2 / ||w||^2 = (lam (1 - 2 v_i^2) + v_i^2 G_ii) / (1 - v_i^2)
+        b = <A w, a_j> / ||w|| = (corr_j - v_i C_ij) / sqrt(1 - v_i^2)
+        d = ||a_j||^2,   score = (a + d)/2 + sign sqrt(((a - d)/2)^2 + b^2).
+
+    Being a Ritz value on a subspace of the swapped support's span, the
+    score is a guaranteed lower bound on the new ``lambda_max`` (sign = +1),
+    or upper bound on the new ``lambda_min`` (sign = -1).  ``C = A_T^T A``
+    (k x N) and ``corr = A^T A x`` (length N) make it O(1) per candidate.
+
+    Writes ``sign * score`` (larger is better; ``-inf`` for j in T) into
+    ``scores`` unless it has size 0, and returns the best ``(i, j, score)``
+    (ties: the lowest ``i``, then the lowest ``j``).
+    """
+    k, n = C.shape
+    want = scores.size > 0
+    best, best_i, best_j = -np.inf, -1, -1
+    for i in range(k):
+        vi2 = v[i] * v[i]
+        rest = 1.0 - vi2
+        degenerate = rest <= 1e-13
+        a = 0.0
+        inv = 0.0
+        if not degenerate:
+            a = (lam * (1.0 - 2.0 * vi2) + vi2 * gram_diag[i]) / rest
+            inv = 1.0 / np.sqrt(rest)
+        for j in range(n):
+            if in_support[j]:
+                if want:
+                    scores[i, j] = -np.inf
+                continue
+            d = col_norm2[j]
+            if degenerate:
+                s = sign * d
+            else:
+                b = (corr[j] - v[i] * C[i, j]) * inv
+                h = 0.5 * (a - d)
+                s = sign * 0.5 * (a + d) + np.sqrt(h * h + b * b)
+            if want:
+                scores[i, j] = s
+            if s > best:
+                best, best_i, best_j = s, i, j
+    return best_i, best_j, sign * best
+# ============================================================================ end of the RIC section

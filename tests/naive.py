@@ -76,3 +76,27 @@ def stripe_capped_support(candidates, shape, half, cap):
         if counts.max() <= cap:
             accept = trial
     return accept
+
+
+# ============================================================================ RIC (cs.ric.sparse)
+# Reference of cs._kernels.ric_swap_scores: every swap's score from explicit
+# vectors, sign * (the extreme eigenvalue of A^T A on span{x - v_i e_{T_i}, e_j}).
+
+def ric_swap_scores(M, T, v, lam, sign):
+    """The 2 x 2 Rayleigh-Ritz value of every swap, from explicit vectors."""
+    k, n = len(T), M.shape[1]
+    x = np.zeros(n)
+    x[T] = v
+    out = np.full((k, n), -np.inf)
+    for i in range(k):
+        w = x.copy()
+        w[T[i]] = 0.0
+        for j in range(n):
+            if j in T:
+                continue
+            basis = [b for b in (w / np.linalg.norm(w) if np.linalg.norm(w) > 1e-7 else None,
+                                 np.eye(n)[j]) if b is not None]
+            B = M @ np.column_stack(basis)
+            eig = np.linalg.eigvalsh(B.T @ B)
+            out[i, j] = sign * (eig[-1] if sign > 0 else eig[0])
+    return out

@@ -7,7 +7,9 @@ import pytest
 
 from cs import operators, ric
 from cs.cli import main
-from cs.ric import _swap_scores
+from cs._kernels import ric_swap_scores
+
+from naive import ric_swap_scores as naive_swap_scores
 
 # ----------------------------------------------------------------------------- references
 
@@ -19,26 +21,6 @@ def brute_force(M, k):
         w = np.linalg.eigvalsh(M[:, T].T @ M[:, T])
         lo, hi = min(lo, w[0]), max(hi, w[-1])
     return 1.0 - lo, hi - 1.0
-
-
-def naive_swap_scores(M, T, v, lam, sign):
-    """The 2 x 2 Rayleigh-Ritz value of every swap, from explicit vectors."""
-    k, n = len(T), M.shape[1]
-    x = np.zeros(n)
-    x[T] = v
-    out = np.full((k, n), -np.inf)
-    for i in range(k):
-        w = x.copy()
-        w[T[i]] = 0.0
-        for j in range(n):
-            if j in T:
-                continue
-            basis = [b for b in (w / np.linalg.norm(w) if np.linalg.norm(w) > 1e-7 else None,
-                                 np.eye(n)[j]) if b is not None]
-            B = M @ np.column_stack(basis)
-            eig = np.linalg.eigvalsh(B.T @ B)
-            out[i, j] = sign * (eig[-1] if sign > 0 else eig[0])
-    return out
 
 
 def attained(A, x):
@@ -61,8 +43,8 @@ def test_swap_scores_kernel_matches_reference_and_bounds_the_exact_value():
         w, V = np.linalg.eigh(G)
         lam, v = (w[-1], V[:, -1]) if sign > 0 else (w[0], V[:, 0])
         scores = np.empty((3, 9))
-        i, j, best = _swap_scores(C, C.T @ v, v, lam, np.diag(G).copy(), (M * M).sum(0), in_T,
-                                  float(sign), scores)
+        i, j, best = ric_swap_scores(C, C.T @ v, v, lam, np.diag(G).copy(), (M * M).sum(0), in_T,
+                                     float(sign), scores)
         ref = naive_swap_scores(M, T, v, lam, sign)
         np.testing.assert_allclose(scores, ref, rtol=1e-12, atol=1e-12)
         assert best == pytest.approx(sign * ref.max(), abs=1e-12)
@@ -145,13 +127,13 @@ def test_bct_bounds_solve_their_equations_and_dominate_the_spectrum_edges():
     assert np.all(np.diff(bounds.L, axis=0) > 0) and np.all(np.diff(bounds.U, axis=0) > 0)
     # lambda_min and lambda_max are the roots of delta psi(lambda, rho) + H(rho delta) = 0
     for delta, rho in ((0.5, 0.1), (0.2, 0.3)):
-        h = ric._entropy(rho * delta)
-        lam_min = ric._lambda_min(delta, rho)
-        lam_max = ric._lambda_max(delta, rho)
+        h = ric.bounds._entropy(rho * delta)
+        lam_min = ric.bounds._lambda_min(delta, rho)
+        lam_max = ric.bounds._lambda_max(delta, rho)
         assert lam_min < 1 - rho and lam_max > 1 + rho
-        assert delta * ric._psi_min(lam_min, rho) + h == pytest.approx(0, abs=1e-12)
-        assert delta * ric._psi_max(lam_max, rho) + h == pytest.approx(0, abs=1e-12)
-    assert ric.bct_bounds(0.5, 0.1).U <= ric._lambda_max(0.5, 0.1) - 1 + 1e-15
+        assert delta * ric.bounds._psi_min(lam_min, rho) + h == pytest.approx(0, abs=1e-12)
+        assert delta * ric.bounds._psi_max(lam_max, rho) + h == pytest.approx(0, abs=1e-12)
+    assert ric.bct_bounds(0.5, 0.1).U <= ric.bounds._lambda_max(0.5, 0.1) - 1 + 1e-15
 
 
 # ----------------------------------------------------------------------------- matrix sets
