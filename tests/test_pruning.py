@@ -342,3 +342,10 @@ BAD = [
 def test_bad_input_gives_a_clear_error(fn, args, kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         fn(*args, **kwargs)
+
+
+def test_the_numpy_core_does_not_import_torch():
+    import subprocess
+    import sys
+    code = "import sys, cs.pruning; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
