@@ -50,7 +50,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import check_choice, check_int, check_real
-from .store import Store, definition_hash
+from .store import TRIAL_FIELDS, Store, definition_hash
 
 __all__ = ["Study", "Cell", "PRESETS", "preset", "SOLVERS", "SUCCESS_RULES", "PROBLEMS", "VALUES",
            "trial_seed", "trial_problem", "run_trial", "run_study", "CellSummary", "Summary",
@@ -220,6 +220,7 @@ class Study:
         if self.problem == "ls":
             if self.rhos:
                 raise ValueError("rhos is for sparse and low_rank studies; an ls study takes rho_r and rho_s")
+            put("rhos", ())
             put("rho_r", _float_tuple(self.rho_r, "rho_r"))
             put("rho_s", _float_tuple(self.rho_s, "rho_s"))
             if not self.rho_r or not self.rho_s:
@@ -230,6 +231,8 @@ class Study:
         else:
             if self.rho_r or self.rho_s:
                 raise ValueError(f"rho_r and rho_s are for ls studies; a {self.problem} study takes rhos")
+            put("rho_r", ())
+            put("rho_s", ())
             put("rhos", _float_tuple(self.rhos, "rhos", high=None))
             if not self.rhos:
                 raise ValueError("rhos is empty: give at least one rho")
@@ -465,7 +468,8 @@ def run_trial(study, cell, trial):
     if "rng" in params:
         kwargs["rng"] = rng
     seed = trial_seed(study, cell, trial).generate_state(2, np.uint32)
-    row = dict(cell=int(cell), trial=int(trial), seed=str(int(seed[0]) << 32 | int(seed[1])),
+    row = dict.fromkeys(TRIAL_FIELDS)
+    row.update(cell=int(cell), trial=int(trial), seed=str(int(seed[0]) << 32 | int(seed[1])),
                version=__version__, host=socket.gethostname())
     start = time.perf_counter()
     try:
@@ -881,7 +885,7 @@ class Transition(NamedTuple):
     trials: int
 
 
-def fit_transition(x, trials, successes, *, ridge=1e-3):
+def fit_transition(x, trials, successes, *, ridge=1e-6):
     r"""Fit success probability against ``x`` by logistic regression; return the 50 % point.
 
     Maximises the binomial log-likelihood of ``successes`` out of
@@ -960,10 +964,11 @@ def _l1_statistical_dimension(eps):
     at an :math:`\epsilon N`-sparse point (Amelunxen et al. 2014, Prop. 4.5):
     :math:`\inf_{\tau \ge 0}\ \epsilon(1+\tau^2) + (1-\epsilon)\,2[(1+\tau^2)Q(\tau) - \tau\varphi(\tau)]`."""
     from scipy.optimize import minimize_scalar
-    from scipy.stats import norm
+    from scipy.special import ndtr
 
     def value(tau):
-        return eps * (1 + tau ** 2) + (1 - eps) * 2 * ((1 + tau ** 2) * norm.sf(tau) - tau * norm.pdf(tau))
+        tail, density = ndtr(-tau), math.exp(-tau * tau / 2) / math.sqrt(2 * math.pi)
+        return eps * (1 + tau ** 2) + (1 - eps) * 2 * ((1 + tau ** 2) * tail - tau * density)
 
     return minimize_scalar(value, bounds=(0.0, 12.0), method="bounded", options={"xatol": 1e-12}).fun
 
