@@ -532,15 +532,24 @@ def dsnot(W, stats, mask, *, max_cycles=50, tol=0.0, var_power=1.0, stop_on_sign
 
     rows_all = np.arange(d_out)
     depth = min(max_cycles, d_in)  # no row consumes more than max_cycles entries of a list
-    grow_down = _leading(key, pruned, depth)  # smallest key first
-    grow_up = d_in - 1 - _leading(-key[:, ::-1], pruned[:, ::-1], depth)  # largest first
+    if stop_on_sign_flip:  # e keeps its sign: a row needs only the lists of its initial direction
+        up0 = (e_initial > 0)[:, None]
+        grow_down = grow_up = _leading(np.where(up0, -key, key), pruned, depth)
+    else:
+        grow_down = _leading(key, pruned, depth)  # smallest key first
+        grow_up = d_in - 1 - _leading(-key[:, ::-1], pruned[:, ::-1], depth)  # largest first
     n_down = np.zeros(d_out, np.int64)
     n_up = np.zeros(d_out, np.int64)
     n_pruned = pruned.sum(axis=1)
     if nm is None:
         neg, pos = mask & (c < 0), mask & (c > 0)
-        neg_order, pos_order = _leading(score, neg, depth), _leading(score, pos, depth)
-        n_neg, n_pos = neg.sum(axis=1), pos.sum(axis=1)
+        if stop_on_sign_flip:
+            valid = np.where(up0, neg, pos)
+            neg_order = pos_order = _leading(score, valid, depth)
+            n_neg = n_pos = valid.sum(axis=1)
+        else:
+            neg_order, pos_order = _leading(score, neg, depth), _leading(score, pos, depth)
+            n_neg, n_pos = neg.sum(axis=1), pos.sum(axis=1)
         i_neg = np.zeros(d_out, np.int64)
         i_pos = np.zeros(d_out, np.int64)
     new_mask = mask.copy()

@@ -129,6 +129,27 @@ def test_random_masks_exact_and_seeded():
                                       for m, d in zip(erk, dens)]
 
 
+COMBOS = ([(m, g) for m in ("magnitude", "random", "wanda") for g in ("row", "layer", "column", (1, 4), (2, 4))]
+          + [("sparsegpt", g) for g in ("row", "layer", (1, 4), (2, 4))])
+
+
+# DSnoT keeps row counts, so it refines every mask but the per-column one
+@pytest.mark.parametrize("method, group, refine", [(m, g, None) for m, g in COMBOS]
+                         + [(m, g, "dsnot") for m, g in COMBOS if g != "column"])
+def test_every_method_hits_its_count(method, group, refine):
+    rng = np.random.default_rng(8)
+    W, X = rng.standard_normal((12, 40)), rng.standard_normal((100, 40)) + 1
+    stats = P.ActivationStats.from_array(X, gram=True)
+    nm = group if isinstance(group, tuple) else None
+    res = P.prune_weight(W, method, sparsity=None if nm else 0.35, nm=nm, stats=stats, rng=0,
+                         group=None if nm else group, refine=refine)
+    if group == "column":
+        assert (res.mask.sum(axis=0) == 12 - int(np.floor(0.35 * 12))).all()
+    else:
+        check_counts(res.mask, 0.35, nm, group)
+    assert np.all(res.weight[~res.mask] == 0)
+
+
 # --------------------------------------------------------------------------- DSnoT
 
 def test_dsnot_hand_example():
@@ -163,6 +184,58 @@ def test_leading_is_the_head_of_a_stable_sort():
         counts = np.minimum(valid.sum(axis=1), k)
         for row in range(40):
             assert np.array_equal(fast[row, :counts[row]], full[row, :counts[row]])
+
+
+def naive_dsnot(W, stats, mask, cycles, sign, guard, nm=None):
+    """DSnoT row by row with Python lists: the reference the vectorised one must match."""
+    out = mask.copy()
+    for i in range(W.shape[0]):
+        c, wv = W[i] * stats.mean, W[i] ** 2 * stats.var
+        key, score = c / stats.var, np.abs(W[i]) * stats.norm
+        e = c[~mask[i]].sum()
+        grow = sorted(np.flatnonzero(~mask[i]), key=lambda j: key[j])
+        lo, hi = 0, len(grow) - 1
+        negs = sorted((j for j in np.flatnonzero(mask[i]) if c[j] < 0), key=lambda j: score[j])
+        poss = sorted((j for j in np.flatnonzero(mask[i]) if c[j] > 0), key=lambda j: score[j])
+
+        def ok(p, g):
+            new = e + c[p] - c[g]
+            return ((not sign or (new * e >= 0 and abs(new) < abs(e)))
+                    and (not guard or new ** 2 - e ** 2 + wv[p] - wv[g] < 0))
+        for _ in range(cycles):
+            if e == 0 or lo > hi:
+                break
+            up = e > 0
+            g = grow[hi] if up else grow[lo]
+            if nm is None:
+                todo = negs if up else poss
+                if not todo or not ok(todo[0], g):
+                    break
+                p = todo.pop(0)
+            else:
+                block = range(g // nm[1] * nm[1], g // nm[1] * nm[1] + nm[1])
+                cands = [j for j in block if out[i, j] and mask[i, j] and ok(j, g)]
+                p = min(cands, key=lambda j: score[j]) if cands else None
+            hi, lo = (hi - 1, lo) if up else (hi, lo + 1)
+            if p is not None:
+                out[i, g], out[i, p] = True, False
+                e += c[p] - c[g]
+    return out
+
+
+@pytest.mark.parametrize("sign, guard, nm", [(True, True, None), (True, False, None), (False, False, None),
+                                             (True, True, (2, 4)), (True, False, (1, 4))])
+def test_dsnot_matches_the_row_by_row_reference(sign, guard, nm):
+    rng = np.random.default_rng(9)
+    scale = np.exp(rng.normal(0, 1, 256))
+    X = scale * (rng.normal(0, 1, 256) + rng.standard_normal((300, 256)))
+    W = rng.standard_normal((8, 256))
+    stats = P.ActivationStats.from_array(X)
+    mask = P.mask_from_scores(P.wanda_scores(W, stats), 0.6 if nm is None else None,
+                              group="row" if nm is None else nm)
+    res = P.dsnot(W, stats, mask, max_cycles=20, stop_on_sign_flip=sign, variance_guard=guard, nm=nm)
+    assert np.array_equal(res.mask, naive_dsnot(W, stats, mask, 20, sign, guard, nm))
+    assert res.n_swaps.sum() > 0
 
 
 def test_dsnot_invariants(layer):
