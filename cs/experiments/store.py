@@ -128,7 +128,8 @@ class Store:
                 self.conn.executescript(_SCHEMA)
             meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as err:
-            raise StoreError(f"store={str(self.path)!r} is not a usable SQLite database ({err})") from None
+            what = "is not a usable SQLite database" if exists else "cannot be created"
+            raise StoreError(f"store={str(self.path)!r} {what} ({err})") from None
         if "definition" in meta:
             self.definition = json.loads(meta["definition"])
             self.hash = meta.get("hash")
