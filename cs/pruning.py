@@ -516,14 +516,13 @@ def dsnot(W, stats, mask, *, max_cycles=50, tol=0.0, var_power=1.0, stop_on_sign
         counts = mask.reshape(d_out, d_in // m, m).sum(axis=2)
         if not (counts == n).all():
             raise ValueError(f"mask is not {n}:{m}: some blocks of {m} keep other than {n} weights")
-    Wd = W.astype(np.float64)
     if prune_scores is None:
-        score = np.abs(Wd) * stats.norm
+        score = np.abs(W) * stats.norm  # float64: the statistics are
     else:
         score = check_array(prune_scores, "prune_scores", allow_complex=False).astype(np.float64)
         if score.shape != W.shape:
             raise ValueError(f"prune_scores has shape {score.shape} but W has shape {W.shape}")
-    c = Wd * stats.mean
+    c = W * stats.mean
     var = stats.var
     floor = max(float(var.max()) * 1e-12, np.finfo(float).tiny)
     key = c / np.maximum(var, floor) ** var_power
@@ -557,7 +556,9 @@ def dsnot(W, stats, mask, *, max_cycles=50, tol=0.0, var_power=1.0, stop_on_sign
     n_swaps = np.zeros(d_out, np.int64)
     active = np.abs(e) > tol
     last = max(depth - 1, 0)
-    wvar = Wd ** 2 * var  # per-weight variance term of the expected squared error
+
+    def wvar(rows, cols):  # per-weight variance term W_ij^2 v_j of the expected squared error
+        return W[rows, cols].astype(np.float64) ** 2 * var[cols]
 
     def accept(r, g, e_new, p):
         """Swaps that pass the sign rule and the variance guard."""
@@ -566,8 +567,8 @@ def dsnot(W, stats, mask, *, max_cycles=50, tol=0.0, var_power=1.0, stop_on_sign
         if stop_on_sign_flip:
             good &= (e_new * e_r >= 0) & (np.abs(e_new) < np.abs(e_r))
         if variance_guard:
-            w_g = wvar[r, g].reshape(e_r.shape)
-            good &= e_new ** 2 - e_r ** 2 + wvar[r.reshape(e_r.shape), p] - w_g < 0
+            w_g = wvar(r, g).reshape(e_r.shape)
+            good &= e_new ** 2 - e_r ** 2 + wvar(r.reshape(e_r.shape), p) - w_g < 0
         return good
 
     for _ in range(max_cycles):
