@@ -138,7 +138,7 @@ def run(args):
         timings["decode"] += time.perf_counter() - start
     options = dict(delta=args.delta, rank=args.rank, sparsity=args.sparsity, solver=args.solver,
                    operator=args.operator, dtype=np.dtype(args.dtype), rng=args.seed,
-                   progress=not args.quiet)
+                   progress=not args.quiet, colour=args.colour)
     with staged_dir(out) as tmp:
         metrics = _Metrics()
         shown = _montage_indices(count)
@@ -252,6 +252,8 @@ def register(sub):
     video.add_argument("--rank", type=positive_int, default=1, help="rank of the background")
     video.add_argument("--sparsity", type=_sparsity, default=0.05, help="fraction of entries in the foreground")
     video.add_argument("--channels", type=choice(("grey", "rgb")), default="grey")
+    video.add_argument("--colour", type=choice(("stacked", "per_channel")), default="stacked",
+                       help="RGB: the channels stacked in one matrix (one solve), or one solve per channel")
     video.add_argument("--frames", type=_frames, default=None, metavar="A:B", help="frames A <= t < B")
     video.add_argument("--crop", type=_crop, default=None, metavar="y0:y1,x0:x1")
     video.add_argument("--scale", type=fraction, default=1.0, help="downscale factor after the crop")
