@@ -33,14 +33,13 @@ Appl. Comput. Harmon. Anal. 64:254-293, 2023 (arXiv:2007.09457), Sec. 5.2.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from .._validation import as_rng, check_array, check_choice, check_dtype, check_int, check_real
+from .._validation import as_rng, check_choice, check_dtype, check_int, check_real
 
 __all__ = ["Video", "VideoInfo", "Scene", "probe_video", "read_video", "iter_video", "to_matrix",
            "from_matrix", "write_video", "write_gif", "write_montage", "montage", "scene",
