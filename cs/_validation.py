@@ -136,7 +136,7 @@ def check_shape(shape, name="input_shape", *, ndim=(1, 2)):
             raise TypeError(f"{name} must hold integers, got {name}={shape!r} ({s!r} is a "
                             f"{type(s).__name__})")
     if len(items) not in ((ndim,) if isinstance(ndim, int) else tuple(ndim)) or any(s < 1 for s in items):
-        want = " or ".join({1: "(n,)", 2: "(m, n)"}.get(d, f"{d} sizes") for d in
+        want = " or ".join({1: "(n,)", 2: "a pair (m, n)"}.get(d, f"{d} sizes") for d in
                            ((ndim,) if isinstance(ndim, int) else ndim))
         raise ValueError(f"{name} must be {want} with positive sizes, got {name}={shape!r}")
     return tuple(int(s) for s in items)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from ._common import CLIError, Formatter, fraction, nonnegative_int, positive_int
+from ._common import CLIError, Formatter, choice, fraction, nonnegative_int, output_file, positive_int
+
+#: The operator names of cs.datasets.synthetic.OPERATORS (listed here so that
+#: building the parser imports nothing heavy; a test keeps the two equal).
+OPERATOR_NAMES = ("dct", "entries", "expander", "fjlt", "gaussian", "rademacher")
 
 
 def run(args):
@@ -13,12 +17,17 @@ def run(args):
     from ..datasets.synthetic import OPERATORS
 
     shape = tuple(args.shape)
-    size = math.prod(shape)
-    factory = OPERATORS.get(args.operator)
-    if factory is None:
-        raise CLIError(f"--operator must be one of {sorted(OPERATORS)}, got {args.operator!r}")
     if len(shape) not in (1, 2):
         raise CLIError(f"--shape takes N (vectors) or M N (matrices), got {len(shape)} numbers")
+    size = math.prod(shape)
+    factory = OPERATORS[args.operator]
+    if args.sparsity is None and args.rank is None:
+        raise CLIError("give --sparsity, --rank or both to choose the set")
+    if args.sparsity is not None and args.sparsity > size:
+        raise CLIError(f"--sparsity {args.sparsity} exceeds the {size} entries of the unknown")
+    if args.rank is not None and (len(shape) != 2 or args.rank > min(shape)):
+        raise CLIError(f"--rank {args.rank} needs --shape M N with min(M, N) >= {args.rank}")
+    plot = None if args.plot is None else output_file(args.plot, "--plot")
     sparse = args.rank is None
     options = (dict(n_samples=args.samples, n_starts=args.starts) if sparse else
                dict(n_starts=args.starts, max_iter=args.iters))
@@ -51,7 +60,7 @@ def run(args):
     if bound is not None:
         print(f"  Gaussian asymptotic bounds (Blanchard-Cartis-Tanner): L <= {bound.L:.6f}, "
               f"U <= {bound.U:.6f}")
-    if args.plot:
+    if plot is not None:
         from ..plotting import plot_ric
 
         deltas = sorted(set(args.plot_deltas) | {args.delta})
@@ -59,15 +68,16 @@ def run(args):
         found = [bounds(r) for r in results]
         both = None if any(b is None for b in found) else ([b.L for b in found], [b.U for b in found])
         fig = plot_ric(deltas, results, bounds=both, title=f"RICs of {what} unknowns, {args.operator}")
-        fig.savefig(args.plot, dpi=120)
-        print(f"wrote {args.plot}")
+        fig.savefig(plot, dpi=120)
+        print(f"wrote {plot}")
     return 0
 
 
 def register(sub):
     ric = sub.add_parser("ric", help="estimate restricted isometry constants (certified lower bounds)",
                          formatter_class=Formatter)
-    ric.add_argument("--operator", default="gaussian", help="gaussian, rademacher, fjlt, dct, ...")
+    ric.add_argument("--operator", default="gaussian", type=choice(OPERATOR_NAMES),
+                     help=", ".join(OPERATOR_NAMES))
     ric.add_argument("--shape", type=positive_int, nargs="+", default=(100,), metavar="N",
                      help="N for vectors, M N for matrices")
     ric.add_argument("--delta", type=fraction, default=0.5, help="p / (number of entries)")

@@ -18,7 +18,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .. import operators as ops
-from .._validation import as_rng, check_choice, check_dtype, check_int, check_real
+from .._validation import as_rng, check_choice, check_dtype, check_int, check_memory, check_real, check_shape
 
 __all__ = [
     "sparse_vector", "low_rank", "sparse_matrix", "LSMatrix", "ls_matrix",
@@ -37,13 +37,10 @@ OPERATORS: dict[str, Callable] = {
 }
 
 
-def _check_shape2(shape):
-    try:
-        m, n = (int(s) for s in shape)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"shape must be a pair (m, n), got {shape!r}") from err
-    if m < 1 or n < 1:
-        raise ValueError(f"shape must have positive sizes, got {shape!r}")
+def _check_shape2(shape, dtype=np.float64):
+    """A matrix shape of positive ints whose matrix fits in memory."""
+    m, n = check_shape(shape, "shape", ndim=2)
+    check_memory(m * n, dtype, f"a {m} x {n} matrix")
     return m, n
 
 
@@ -57,6 +54,7 @@ def sparse_vector(n, k, *, values="gaussian", rng=None, dtype=np.float64):
     k = check_int(k, "k", low=0, high=n, high_what="n")
     values = check_choice(values, "values", {"gaussian", "sign"})
     dtype = check_dtype(dtype)
+    check_memory(n, dtype, f"a vector of {n} entries")
     rng = as_rng(rng)
     x = np.zeros(n, dtype=dtype)
     where = rng.choice(n, size=k, replace=False)
@@ -116,8 +114,13 @@ def rank_from_rho(rho_r, p, shape):
 
     :math:`r(m+n-r)` is the dimension of the rank-r matrices, so
     :math:`\rho_r = r(m+n-r)/p` is their oversampling ratio.
+
+    >>> rank_from_rho(0.1, 5000, (100, 100))
+    3
     """
-    m, n = _check_shape2(shape)
+    m, n = check_shape(shape, "shape", ndim=2)
+    rho_r = check_real(rho_r, "rho_r", low=0.0)
+    p = check_int(p, "p", low=1)
     target = rho_r * p
     disc = (m + n) ** 2 - 4.0 * target
     r = ((m + n) - math.sqrt(disc)) / 2 if disc >= 0 else min(m, n)

@@ -137,7 +137,7 @@ def bct_bounds(delta, rho):
     """
     arrays = {}
     for name, value in (("delta", delta), ("rho", rho)):
-        if isinstance(value, (bool, np.bool_, str, bytes)):
+        if value is None or isinstance(value, (bool, np.bool_, str, bytes)):
             raise TypeError(f"{name} must be a number or an array of numbers, got {name}={value!r}")
         try:
             arr = arrays[name] = np.asarray(value, dtype=np.float64)

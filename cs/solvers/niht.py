@@ -24,7 +24,8 @@ from contextlib import contextmanager
 import numpy as np
 
 from .. import threshold
-from .._validation import check_choice, check_int, check_rank, check_real, check_safeguard, check_sparsity
+from .._validation import (check_choice, check_int, check_like, check_rank, check_real, check_safeguard,
+                           check_sparsity)
 from .result import Step, default_tol, drive, prepare
 
 __all__ = ["niht"]
@@ -156,9 +157,20 @@ class _LSModel(_DenseModel):
         return split.L, split.S
 
 
+def _check_init(init, shape, scale, pair_ok):
+    """``(W, warm)``: the point whose projection starts NIHT, and the L+S warm start."""
+    if init is None:
+        return None
+    if pair_ok and isinstance(init, tuple) and len(init) in (2, 5):  # (L0, S0) or an LSSplit
+        L0, S0 = (check_like(part, f"init[{i}]", shape, what="the unknown", flat_ok=False) / scale
+                  for i, part in enumerate(init[:2]))
+        return L0 + S0, (L0, S0)
+    return check_like(init, "init", shape) / scale, None
+
+
 def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, rate_tol=0.999,
          max_iter=1000, svd="auto", safeguard=(0.01, 2.0), inner_tol=0.1, inner_max_iter=50,
-         callback=None, X_true=None, L_true=None, S_true=None, rng=None):
+         init=None, callback=None, X_true=None, L_true=None, S_true=None, rng=None):
     r"""Normalised Iterative Hard Thresholding (NIHT).
 
     Solves :math:`\min \|b - \mathcal{A}(X)\|_2` over one of three sets, by
@@ -220,6 +232,10 @@ def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, r
         step shrinks the step (at most 100 shrinks per iteration).
     inner_tol, inner_max_iter : float, int
         Robust PCA inner tolerance factor and iteration cap (L+S only).
+    init : array or (L0, S0), optional
+        Warm start: ``X_0`` is the projection of ``init`` onto the set
+        instead of that of :math:`\mathcal{A}^*b`; for L+S a pair (or an
+        :class:`~cs.solvers.LSSplit`) also warm-starts that first robust PCA.
     callback : callable, optional
         ``callback(Iterate)`` after every iteration; returning True stops.
     X_true, L_true, S_true : arrays, optional
@@ -263,6 +279,7 @@ def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, r
         model = _LSModel(A, rank, sparsity, projection, check_real(inner_tol, "inner_tol", low=0.0),
                          check_int(inner_max_iter, "inner_max_iter", low=1), prob.rng)
         name = f"niht-ls-{projection}"
+    start = _check_init(init, A.input_shape, prob.scale, isinstance(model, _LSModel))
     b_norm = float(np.linalg.norm(b)) or 1.0
     it = {}  # the current iterate X, its subspace, A(X), the residual and its relative norm
 
@@ -274,9 +291,9 @@ def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, r
 
     def first():
         with timer("operator"):
-            G = A.adjoint(b)
+            W, warm = (A.adjoint(b), None) if start is None else start
         with timer("projection"):
-            X, aux = model.project(G)
+            X, aux = model.project(W, warm)
         with timer("operator"):
             return accept(X, aux, model.measure(X, aux), np.nan)
 
