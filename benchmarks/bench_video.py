@@ -143,16 +143,15 @@ def long_clip(tmp, lengths, window):
 
 
 def main():
+    if sys.argv[1:2] == ["--child"]:  # everything after KIND PATH OUT goes to `cs video` untouched
+        kind, path, out, *extra = sys.argv[2:]
+        return child(kind, path, out, extra)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--long-frames", type=int, nargs="*", default=[300, 600],
                         help="lengths of the long clip (1800 = a minute at 30 fps)")
     parser.add_argument("--window", type=int, default=150)
     parser.add_argument("--skip-paper", action="store_true")
-    args, rest = parser.parse_known_args()
-    if args.child:
-        kind, path, out = args.child[:3]
-        return child(kind, path, out, args.child[3:] + rest)
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if not args.skip_paper:
