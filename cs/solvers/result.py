@@ -39,7 +39,7 @@ result holds are multiplied back.
 >>> run.status == Status.TOLERANCE, run.n_iter
 (True, 10)
 >>> res = run.result()
->>> res.converged, res.history["residual"][-1] < 1e-3
+>>> res.converged, bool(res.history["residual"][-1] < 1e-3)
 (True, True)
 
 ``run.result(x=..., L=..., S=..., info=...)`` builds the immutable
