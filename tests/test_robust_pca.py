@@ -32,16 +32,17 @@ def small():
 
 # (method, n, pass sparsity?, most iterations).  Observed on this seed:
 # accaltproj 21 (thresholds) / 11 (sparsity), godec 12, pcp 27.
+SLOW = pytest.mark.slow  # 500 x 500: seconds each on two busy cores
 CASES = [
-    ("accaltproj", 500, False, 30),
-    ("accaltproj", 500, True, 20),
-    ("godec", 500, True, 25),
+    pytest.param("accaltproj", 500, False, 30, marks=SLOW),
+    pytest.param("accaltproj", 500, True, 20, marks=SLOW),
+    pytest.param("godec", 500, True, 25, marks=SLOW),
     # PCP needs a full SVD per iteration (~30 of them), which on a busy
     # 2-core box costs tens of seconds at 500 x 500, so it runs at 250 x 250.
     # It is convex and exact here (Candes et al. 2011) and its inexact ALM
     # converges superlinearly as mu grows: at tol=1e-9 the errors are ~1e-9
     # (3e-10 for L, 1.4e-9 for S), so it meets the same 1e-6 bound.
-    ("pcp", 250, False, 40),
+    pytest.param("pcp", 250, False, 40, marks=SLOW),
 ]
 
 
