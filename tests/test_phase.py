@@ -278,3 +278,14 @@ def test_runner_argument_checks(tmp_path):
     with pytest.raises(ValueError, match="its trials is 3, this study's is 4"):
         run_study(tiny(trials=4), tmp_path / "s.sqlite")
     assert json.loads(json.dumps(tiny().to_dict())) == Store(tmp_path / "s.sqlite", readonly=True).definition
+
+
+@pytest.mark.slow
+def test_l1_follows_the_donoho_tanner_curve_reduced(tmp_path):
+    # the full check (n = 400, 20 trials, delta = 0.1..0.9, within 0.05) is
+    # `python benchmarks/bench_phase.py donoho-tanner`; here n = 120, 8 trials, within 0.08
+    study = Study("sparse", (120,), deltas=[0.3, 0.6], rhos=[round(0.05 * i, 2) for i in range(2, 15)],
+                  trials=8, solver="l1", schedule="walk-rho:2")
+    curve = transition_curve(run_study(study, tmp_path / "l1.sqlite", workers=2, progress=False))
+    for row in curve:
+        assert abs(row["rho_50"] - donoho_tanner_rho(row["delta"])) < 0.08, row
