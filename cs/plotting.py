@@ -303,7 +303,8 @@ def plot_ls_plane(summary, deltas=None, *, max_panels=4, title=None):
     at that :math:`\delta` (cells the walk skipped as settled are drawn
     with their assumed rate), the 50 % curve :math:`\rho_{s,50}(\rho_r)`
     from :func:`cs.experiments.transition_curve`, and the line
-    :math:`\rho_r + \rho_s = 1` (as many measurements as degrees of freedom).
+    :math:`\rho_r + \rho_s = 1` (as many measurements as degrees of freedom) when the grid
+    reaches it.
 
     Parameters
     ----------
@@ -346,7 +347,8 @@ def plot_ls_plane(summary, deltas=None, *, max_panels=4, title=None):
         if rows:
             ax.plot([r["rho_r"] for r in rows], [r["rho_s_50"] for r in rows], "o-", color="C1",
                     label="50% (logistic fit)")
-        ax.plot([0, 1], [1, 0], "--", color="C0", linewidth=1, label=r"$\rho_r + \rho_s = 1$")
+        if max(study.rho_r) + max(study.rho_s) >= 1.0:  # only when the grid reaches it
+            ax.plot([0, 1], [1, 0], "--", color="C0", linewidth=1, label=r"$\rho_r + \rho_s = 1$")
         ax.set_xlim(xlim)
         ax.set_ylim(ylim)
         ax.set_title(rf"$\delta = {delta:g}$")
