@@ -13,12 +13,21 @@ Run:  python benchmarks/bench_niht.py
    between operator products, projections (SVDs, robust PCA, thresholding)
    and the rest.  Optionally the convex program on the same instance
    (``--convex``) as the slow reference.
+
+Before/after a change, in one run:  python benchmarks/bench_niht.py --against /tmp/cs-before
+(``/tmp/cs-before`` a checkout of the old tree, e.g. ``git worktree add /tmp/cs-before <commit>``):
+both trees run this same script in alternating subprocesses, ``--rounds`` times, and the
+ratios new/old of each round's timings are summarised by their median.
 """
 
 import argparse
 import cProfile
+import json
+import os
 import pstats
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +53,7 @@ def bench_sparse():
           f"{res.n_iter} iterations, rel. error {relative_error(res.x, prob.x):.1e}")
     print(f"  time per iteration {per_iter * 1e3:.2f} ms; floor A.T@r + A@x {floor * 1e3:.2f} ms; "
           f"ratio {per_iter / floor:.2f}")
+    return {"sparse s/iter": per_iter, "sparse iter/floor": per_iter / floor, "sparse iters": res.n_iter}
 
 
 def time_to_error(res, target=1e-4):
@@ -77,7 +87,7 @@ def profile_split(run):
     return {k: v / total for k, v in parts.items()}
 
 
-def bench_ls(with_convex):
+def bench_ls(with_convex, profile=True):
     prob = ls_problem((100, 100), 0.5, 0.1, 0.1, operator="fjlt", rng=0)
     truth = dict(X_true=prob.x, L_true=prob.L, S_true=prob.S)
     runs = {
@@ -100,8 +110,9 @@ def bench_ls(with_convex):
         row(name, res.n_iter, time_to_error(res), total, sec["operator"] / total, sec["projection"] / total,
             sec["other"] / total, relative_error(res.X, prob.x), widths=[18, 7, 11, 10, 10, 11, 8, 11])
     print("  (operator/projection/other: fractions of the total time)")
-    print("profiled split (cProfile own-time; rest = dense matrix arithmetic in the steps and Python)")
-    for name, run in runs.items():
+    if profile:
+        print("profiled split (cProfile own-time; rest = dense matrix arithmetic in the steps and Python)")
+    for name, run in runs.items() if profile else ():
         split = profile_split(run)
         print(f"  {name:<18}" + "  ".join(f"{k} {v:.0%}" for k, v in split.items()))
     if with_convex:
@@ -115,9 +126,50 @@ def bench_ls(with_convex):
     return prob, results
 
 
+def measure():
+    """The numbers compared by --against (no profiling, no printing)."""
+    sys.stdout = open(os.devnull, "w")
+    out = bench_sparse()
+    _, results = bench_ls(False, profile=False)
+    for name, res in results.items():
+        out[f"{name} total s"] = float(res.history["time"][-1])
+        out[f"{name} iters"] = res.n_iter
+    sys.stdout = sys.__stdout__
+    print(json.dumps(out))
+
+
+def against(old_tree, rounds):
+    """This tree and ``old_tree`` in alternating subprocesses; medians of the ratios new/old."""
+    trees = {"old": str(Path(old_tree).resolve()), "new": str(Path(__file__).resolve().parents[1])}
+    ratios = {}
+    with tempfile.TemporaryDirectory() as cwd:  # not the repository: PYTHONPATH picks the tree
+        for r in range(rounds):
+            got = {}
+            for label, tree in trees.items():
+                env = dict(os.environ, PYTHONPATH=tree)
+                run = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--measure"], cwd=cwd,
+                                     env=env, capture_output=True, text=True, check=True)
+                got[label] = json.loads(run.stdout.strip().splitlines()[-1])
+            print(f"round {r + 1}: " + ", ".join(f"{k} {got['old'][k]:.4g} -> {got['new'][k]:.4g}"
+                                                  for k in got["new"]))
+            for k in got["new"]:
+                ratios.setdefault(k, []).append(got["new"][k] / got["old"][k])
+    print("median ratio new/old over the rounds:")
+    for k, v in ratios.items():
+        print(f"  {k:<28} {np.median(v):.3f}   (rounds: {', '.join(f'{x:.2f}' for x in v)})")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--convex", action="store_true", help="also time the convex program")
+    parser.add_argument("--against", metavar="OLD_TREE", help="compare with the package at this path")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    bench_sparse()
-    bench_ls(args.convex)
+    if args.measure:
+        measure()
+    elif args.against:
+        against(args.against, args.rounds)
+    else:
+        bench_sparse()
+        bench_ls(args.convex)

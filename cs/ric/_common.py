@@ -11,9 +11,6 @@ from .._validation import as_rng
 from ..operators import as_operator
 
 
-_BATCH_BYTES = 1 << 25
-
-
 @dataclass
 class RICResult:
     """Certified estimates of the restricted isometry constants over a set.

@@ -1,10 +1,4 @@
-r"""Blanchard-Cartis-Tanner upper bounds on the RICs of Gaussian matrices.
-
-References
-----------
-J. D. Blanchard, C. Cartis and J. Tanner, "Compressed sensing: how sharp is the
-restricted isometry property?", SIAM Review 53(1), 105-125, 2011.
-"""
+r"""Blanchard-Cartis-Tanner upper bounds on the RICs of Gaussian matrices (SIAM Review 53(1), 2011)."""
 
 from __future__ import annotations
 

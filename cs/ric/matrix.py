@@ -1,15 +1,5 @@
-r"""Restricted isometry constants on rank-r and rank-r plus s-sparse matrices.
-
-Projected (Riemannian-style) ascent and descent of the Rayleigh quotient
-:math:`\|\mathcal{A}(X)\|^2/\|X\|_F^2` over the set, from random starts;
-every estimate is attained by an explicit element of the set (a certified
-lower bound on the constant).
-
-References
-----------
-J. Tanner and S. Vary, "Compressed sensing of low-rank plus sparse matrices",
-Appl. Comput. Harmon. Anal. 64, 2023 (arXiv:2007.09457).
-"""
+r"""RICs on rank-r and rank-r plus s-sparse matrices: projected Rayleigh-quotient
+ascent and descent from random starts (see :mod:`cs.ric`)."""
 
 from __future__ import annotations
 

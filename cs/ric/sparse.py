@@ -1,14 +1,7 @@
-r"""Restricted isometry constants on k-sparse vectors: sampled supports, then a swap local search.
+r"""RICs on k-sparse vectors: sampled supports, then a swap local search (see :mod:`cs.ric`).
 
-Every estimate is the Rayleigh quotient of an explicit k-sparse unit vector
-(a certified lower bound on the constant); :func:`exact_sparse_ric` visits
-every support of tiny problems and is the reference of the tests.  The swap
-scores are the numba kernel :func:`cs._kernels.ric_swap_scores`.
-
-References
-----------
-J. D. Blanchard, C. Cartis and J. Tanner, SIAM Review 53(1), 105-125, 2011, Section 3.
-C. Dossal, G. Peyré and J. Fadili, Linear Algebra Appl. 432(7), 2010.
+The swap scores are the numba kernel :func:`cs._kernels.ric_swap_scores`;
+:func:`exact_sparse_ric` visits every support of tiny problems (the tests' reference).
 """
 
 from __future__ import annotations

@@ -538,7 +538,11 @@ def convex(A, b, *, rank=None, sparsity=None, kind=None, lam=None, eps=0.0, meth
         Passed to ``cvxpy.Problem.solve``.
     tol : float
         ADMM tolerance on the relative KKT residual (about 1e-5 relative
-        error of ``X`` at the default on well-conditioned instances).
+        error of ``X`` at the default on well-conditioned instances).  For
+        cvxpy, ``converged`` needs an "optimal" status *and* the package's
+        check :math:`\|\mathcal{A}X - b\| \le \varepsilon + \text{tol}\,\|b\|`.
+        Both methods solve with ``b`` (and ``eps``) divided by ``max |b|``,
+        so the answer scales with ``b``; float32 data stays float32 in ADMM.
     max_iter : int
         ADMM iteration cap.
     svd : {"auto", "exact", "randomized"}

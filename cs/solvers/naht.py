@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_choice, check_rank, check_sparsity
-from .niht import _LowRankModel, _setup, _SparseModel
+from .niht import _gradient_step, _LowRankModel, _setup, _SparseModel
 from .result import Step, drive
 
 __all__ = ["naht"]
@@ -70,11 +70,7 @@ def naht(A, b, *, rank, sparsity, tol=None, rate_tol=0.999, max_iter=1000, svd="
 
     def half_step(model, X, aux, AX_other, AX):
         """One normalised gradient step of ``model`` from ``X``, then its projection."""
-        with timer("operator"):
-            G = A.adjoint(b - AX - AX_other)
-            AZ, gz = model.direction(G, aux)
-        denom = float(np.vdot(AZ, AZ).real)
-        alpha = gz / denom if denom > 0 else 0.0
+        G, alpha = _gradient_step(model, A, b - AX - AX_other, aux, timer)
         with timer("projection"):
             X_new, aux_new = model.project(X + alpha * G, aux)
         with timer("operator"):

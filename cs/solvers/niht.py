@@ -157,6 +157,16 @@ class _LSModel(_DenseModel):
         return split.L, split.S
 
 
+def _gradient_step(model, A, residual, aux, timer):
+    """``G = A*(residual)`` and the exact line-search step along its projection ``P G``:
+    ``alpha = <G, PG> / ||A(PG)||^2`` (0 when ``A(PG) = 0``)."""
+    with timer("operator"):
+        G = A.adjoint(residual)
+        AZ, gz = model.direction(G, aux)
+    denom = float(np.vdot(AZ, AZ).real)
+    return G, (gz / denom if denom > 0 else 0.0)
+
+
 def _check_init(init, shape, scale, pair_ok):
     """``(W, warm)``: the point whose projection starts NIHT, and the L+S warm start."""
     if init is None:
@@ -299,11 +309,7 @@ def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, r
 
     def step(n_iter):
         X, aux, AX = it["X"], it["aux"], it["AX"]
-        with timer("operator"):
-            G = A.adjoint(it["residual"])
-            AZ, gz = model.direction(G, aux)
-        denom = float(np.vdot(AZ, AZ).real)
-        alpha = gz / denom if denom > 0 else 0.0
+        G, alpha = _gradient_step(model, A, it["residual"], aux, timer)
         for _ in range(_MAX_BACKTRACK):
             with timer("projection"):
                 X_new, aux_new = model.project(X + alpha * G, aux)

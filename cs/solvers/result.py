@@ -216,8 +216,7 @@ class Run:
     def scaled(self, value):
         return value if value is None or self.scale == 1.0 else value * self.scale
 
-    def result(self, *, x=None, L=None, S=None, info=None, status=None, converged=None, reason=None,
-               n_iter=None):
+    def result(self, *, x=None, L=None, S=None, info=None, status=None, reason=None, n_iter=None):
         """The :class:`SolveResult`; estimates default to the last step's, in the caller's units."""
         last = self.last
         if L is None:
@@ -231,7 +230,7 @@ class Run:
         status = self.status if status is None else status
         return SolveResult(
             x=x, L=L, S=S, n_iter=self.n_iter if n_iter is None else n_iter,
-            converged=status in CONVERGED if converged is None else bool(converged),
+            converged=status in CONVERGED,
             status=status, reason=MESSAGES[status] if reason is None else reason,
             history={k: np.asarray(v) for k, v in self.history.items()}, solver=self.solver,
             info={} if info is None else info)
@@ -294,14 +293,8 @@ def drive(step: Callable[[int], Step], *, solver: str, tol: float, rate_tol: flo
     return run
 
 
-class Problem(NamedTuple):
-    """A checked problem: ``b`` divided by ``scale`` in the working ``dtype``."""
-
-    A: object
-    b: np.ndarray
-    scale: float
-    truth: dict
-    rng: np.random.Generator
+Problem = NamedTuple("Problem", [("A", object), ("b", np.ndarray), ("scale", float), ("truth", dict),
+                                 ("rng", np.random.Generator)])
 
 
 def prepare(A, b, *, truth=None, callback=None, rng=None, input_shape=None):
