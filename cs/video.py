@@ -62,7 +62,9 @@ class Separation:
         The foreground mask: ``|foreground| > threshold`` in any channel.
     result : SolveResult
         The solver's result (the last one when there were several windows or
-        channels); ``results`` holds them all, in order.
+        channels); ``results`` holds them all, in order, the earlier ones
+        without their estimates (``x``, ``L``, ``S`` are None: the separation
+        holds them), so that a long clip's memory stays bounded.
     info : dict
         ``seconds`` (wall time by part: ``measure``, ``solve``, and the
         solver's own split ``operator``/``projection``/``other`` summed over
@@ -393,6 +395,7 @@ def separate(frames, *, delta=0.33, rank=1, sparsity=0.05, solver="niht", operat
     seconds["total"] = time.perf_counter() - start
     info = {"seconds": seconds, "n_measurements": p, "sparsity": s, "threshold": threshold,
             "windows": [(0, frames.shape[0])], "iterations": sum(r.n_iter for r in results)}
+    results = [_without_estimates(r) for r in results[:-1]] + results[-1:]
     return Separation(L, S, L + S, mask, results[-1], tuple(results), info)
 
 
@@ -472,7 +475,8 @@ def separate_windows(frames, *, window, overlap=None, delta=0.33, rank=1, sparsi
                                        rate_tol=rate_tol, max_iter=max_iter, rng=rng, progress=progress,
                                        desc=f"window {number} (frames {start}-{n_read - 1})",
                                        seconds=totals["seconds"])
-        totals["results"].extend(res)
+        # earlier windows keep their numbers but not their estimates: memory stays bounded
+        totals["results"] = [_without_estimates(r) for r in totals["results"]] + res
         totals["windows"].append((start, n_read))
         totals.update(n_measurements=p, sparsity=s)
         mask, totals["threshold"] = foreground_mask(S, threshold)
@@ -495,6 +499,13 @@ def separate_windows(frames, *, window, overlap=None, delta=0.33, rank=1, sparsi
             return
         pending = (start + cut, L[cut:], S[cut:], mask[cut:])
         need = window - overlap
+
+
+def _without_estimates(result):
+    """A SolveResult's numbers (iterations, histories, info) without its arrays x, L, S."""
+    if result.x is None:
+        return result
+    return dataclasses.replace(result, x=None, L=None, S=None)
 
 
 def _warm_start(pending, start, length):
