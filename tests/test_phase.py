@@ -147,6 +147,8 @@ def test_logistic_fit_recovers_a_known_transition():
     sharp = fit_transition([0.1, 0.2, 0.3, 0.4], [5] * 4, [5, 5, 0, 0])   # separated: the gap's middle
     assert sharp.x50 == pytest.approx(0.25, abs=1e-3) and sharp.slope < 0
     assert np.isnan(fit_transition([0.1, 0.2], [5, 5], [5, 5]).x50)
+    stray = fit_transition([0.1, 0.2, 0.3, 0.4], [2] * 4, [2, 2, 1, 2])   # no transition inside the range
+    assert np.isnan(stray.x50) and np.isfinite(stray.slope)
 
 
 def store_with(tmp_path, study, outcomes):

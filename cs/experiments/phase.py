@@ -368,13 +368,13 @@ def blanchard_tanner(operator="gaussian", **overrides):
     relative residual of 1e-4 or after 500 iterations (``options``).
 
     This package's choices (not the paper's): the grid
-    :math:`\delta = 0.05, 0.1, \dots, 1` and :math:`\rho = 0.02, 0.04, \dots, 0.7`,
+    :math:`\delta = 0.05, 0.1, \dots, 1` and :math:`\rho = 0.02, 0.04, \dots, 1`,
     10 trials per cell, and the schedule ``walk-rho:4``, which stops each
     delta after 4 consecutive cells where every trial failed (failed cells
     cost the full 500 iterations; the 50 % curve lies below them).
     """
     spec = dict(problem="sparse", shape=(1024,), operator=operator, deltas=_grid(0.05, 1.0, 0.05),
-                rhos=_grid(0.02, 0.7, 0.02), trials=10, values="sign", solver="niht",
+                rhos=_grid(0.02, 1.0, 0.02), trials=10, values="sign", solver="niht",
                 options={"tol": 1e-4, "max_iter": 500}, success="rel_linf:1e-3",
                 schedule="walk-rho:4")
     spec.update(overrides)
@@ -895,7 +895,8 @@ def fit_transition(x, trials, successes, *, ridge=1e-6):
     in standardised units so that a perfectly sharp transition (complete
     separation) still gives a finite fit, centred in the gap.
     ``x50 = -beta_0/beta_1``; NaN when every trial succeeded or every
-    trial failed (no transition inside the range).
+    trial failed, or when the fitted 50 % point lies outside the range of
+    ``x`` (an extrapolation, not a transition seen in the data).
     """
     from scipy.optimize import minimize
     from scipy.special import log_expit
@@ -927,6 +928,8 @@ def fit_transition(x, trials, successes, *, ridge=1e-6):
     slope = b1 / sd
     intercept = b0 - b1 * mu / sd
     x50 = -intercept / slope if slope != 0 else math.nan
+    if not x.min() <= x50 <= x.max():  # an extrapolation, not a transition seen in the data
+        x50 = math.nan
     return Transition(float(x50), float(intercept), float(slope), int(x.size), int(total))
 
 
