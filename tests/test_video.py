@@ -101,6 +101,11 @@ def test_windows_stream_in_order_and_cross_fade():
     background = np.concatenate([c.background for c in chunks])
     np.testing.assert_allclose(background, frames, atol=1e-6)
     assert not np.concatenate([c.mask for c in chunks]).any()
+    # bounded memory: only the latest window's result keeps its arrays
+    for chunk in chunks:
+        assert chunk.result.X is not None and chunk.result is chunk.results[-1]
+        assert all(r.x is None and r.L is None and r.S is None for r in chunk.results[:-1])
+        assert all(r.n_iter > 0 for r in chunk.results)
 
 
 def test_warm_start_layout():
