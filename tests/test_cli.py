@@ -132,6 +132,11 @@ def test_video_bad_flags_are_usage_errors(tmp_path, flags):
 
 
 def test_video_unwritable_out(capsys, tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("a file, not a folder")
+    assert main(["video", "--demo", "--out", str(taken), *SMALL_DEMO]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+    assert taken.read_text() == "a file, not a folder" and sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
