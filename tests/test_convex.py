@@ -51,6 +51,7 @@ def _admm(prob, eps, **kw):
 
 # ---------------------------------------------------------------- cvxpy path
 
+@pytest.mark.slow  # an interior-point SDP
 def test_cvxpy_recovers_ls_instance():
     prob, _, ref = _case("ls30-fjlt", 0.0)
     assert (prob.A.n_measurements, prob.rank, prob.sparsity) == (540, 1, 54)

@@ -30,7 +30,8 @@ def _n_recovered(solver, n, delta, rho, seeds, **kwargs):
 
 # ---------------------------------------------------------------- recovery inside the region
 
-@pytest.mark.parametrize("solver", [htp, cosamp, l1], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("solver", [htp, cosamp, pytest.param(l1, marks=pytest.mark.slow)],  # l1: 20 LPs
+                         ids=lambda f: f.__name__)
 def test_recovers_gaussian_delta_half_rho_tenth_19_of_20(solver):
     # n = 1024, p = 512, k = 51
     assert _n_recovered(solver, 1024, 0.5, 0.1, range(20)) >= 19

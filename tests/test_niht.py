@@ -52,6 +52,7 @@ def test_sparse_with_matrix_free_operator():
     assert relative_error(res.x, prob.x) < 1e-6
 
 
+@pytest.mark.slow  # a dense 4000 x 10000 operator
 def test_low_rank_recovery_gaussian():
     prob = low_rank_problem((100, 100), 0.4, 0.25, operator="gaussian", rng=0)
     assert prob.rank == 5
@@ -67,14 +68,15 @@ def test_low_rank_failure_is_clean():
 
 
 @pytest.fixture(scope="module")
-def ls_gaussian():
+def ls_gaussian():  # the 5000 x 10000 fixture: its cases are marked slow
     return ls_problem((100, 100), 0.5, 0.1, 0.1, operator="gaussian", rng=11)
 
 
-@pytest.mark.parametrize("operator", ["fjlt", "gaussian"])
+@pytest.mark.parametrize("operator", ["fjlt", pytest.param("gaussian", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("solver", ["accaltproj", "godec", "naht"])
-def test_ls_recovery(operator, solver, ls_gaussian):
-    prob = ls_gaussian if operator == "gaussian" else ls_problem((100, 100), 0.5, 0.1, 0.1, rng=3)
+def test_ls_recovery(operator, solver, request):
+    prob = (request.getfixturevalue("ls_gaussian") if operator == "gaussian" else
+            ls_problem((100, 100), 0.5, 0.1, 0.1, rng=3))
     truth = dict(X_true=prob.x, L_true=prob.L, S_true=prob.S)
     if solver == "naht":
         res = naht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity, **truth)

@@ -44,6 +44,12 @@ result holds are multiplied back.
 
 ``run.result(x=..., L=..., S=..., info=...)`` builds the immutable
 :class:`SolveResult` (defaults: the last step's ``X``, ``L``, ``S``).
+
+:func:`prepare` is the argument checker a solver of ``b = A(x)`` starts
+with: operator and ``b`` (:func:`cs.operators.check_problem`), ``b`` scaled
+to ``max |b| = 1`` in the working precision, the truth (``X_true``...)
+checked against the operator's shape, ``callback`` callable, ``rng``
+normalised once (pass ``problem.rng`` down, never the seed).
 """
 
 from __future__ import annotations
