@@ -58,7 +58,7 @@ def _profile_split(frames):
         if "pocketfft" in name or "fft" in filename or name in ("_matvec", "_rmatvec"):
             parts["operator"] += tottime
         elif "linalg" in filename or "svd" in name or "qr" in name:
-            parts["svd/qr"] += tottime
+            parts["svd/qr"] += tottime  # and np.linalg.norm (the residuals' norms)
         elif "_kernels" in filename or "threshold" in filename:
             parts["thresholding"] += tottime
         else:

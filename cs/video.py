@@ -182,7 +182,7 @@ def _solve_matrix(M, *, delta, rank, sparsity, solver, operator, tol, rate_tol, 
         kwargs = dict(rank=rank, sparsity=s, tol=tol, rate_tol=rate_tol, max_iter=max_iter, callback=bar)
         if solver == "niht":
             kwargs["rng"] = rng
-            if init is not None and _niht_takes_init():
+            if init is not None:
                 kwargs["init"] = init
         start = time.perf_counter()
         res = (niht if solver == "niht" else naht)(A, b, **kwargs)
@@ -231,7 +231,8 @@ def _split_block(frames, *, colour, init=None, **options):
         S = np.stack([q[1] for q in parts], axis=-1)
         return L, S, [r for q in parts for r in q[2]], parts[0][3], parts[0][4]
     M = to_matrix(frames)
-    matrix_init = None if init is None else (to_matrix(init[0]), to_matrix(init[1]))
+    use_init = init is not None and options["solver"] == "niht" and options["delta"] < 1 and _niht_takes_init()
+    matrix_init = (to_matrix(init[0]), to_matrix(init[1])) if use_init else None
     L, S, res, p, s = _solve_matrix(M, init=matrix_init, **options)
     return from_matrix(L, frames.shape[1:]), from_matrix(S, frames.shape[1:]), [res], p, s
 
