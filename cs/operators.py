@@ -17,6 +17,7 @@ entry_sampling           p observed entries (matrix completion)
 sparse_expander          d nonzeros of 1/sqrt(d) per column (Berinde et al. 2008)
 identity                 p = N, every entry observed
 as_operator              an explicit matrix, or anything with matvec/rmatvec/shape
+conv_dictionary          multi-channel convolutional dictionaries, 1-D and 2-D (:mod:`cs.convolution`)
 
 References
 ----------
@@ -45,7 +46,19 @@ __all__ = [
     "SparseMatrixOperator", "IdentityOperator", "WrappedOperator",
     "gaussian", "rademacher", "fjlt", "subsampled_dct", "entry_sampling",
     "sparse_expander", "identity", "as_operator", "check_problem", "dot_test",
+    "ConvDictionary", "conv_dictionary", "random_filters",
 ]
+
+_CONVOLUTION = ("ConvDictionary", "conv_dictionary", "random_filters")
+
+
+def __getattr__(name):
+    # cs.convolution subclasses MeasurementOperator, so it is loaded on first use
+    if name in _CONVOLUTION:
+        from . import convolution
+
+        return getattr(convolution, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _check_shape(input_shape):

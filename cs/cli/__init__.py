@@ -7,7 +7,10 @@ standard error and exit code 2, never a traceback.  The shared flag types and
 output helpers are in :mod:`cs.cli._common`.
 
 ``cs demo``    recover a synthetic low-rank plus sparse matrix (see ``cs demo --help``)
+``cs video``   background and foreground of a video from compressive measurements
+``cs phase``   phase-transition studies: run, status, plot, export, curve
 ``cs ric``     estimate restricted isometry constants (see ``cs ric --help``)
+``cs dcsc``    layered-thresholding sweeps for deep convolutional sparse coding
 """
 
 from __future__ import annotations
