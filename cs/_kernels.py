@@ -29,8 +29,106 @@ JIT = dict(nogil=True, cache=True)
 
 _RADIX_BITS = 16
 _N_BINS = 1 << _RADIX_BITS
-# Size of the strided sample that brackets the threshold in select_flat.
+# Largest size of the strided sample that brackets the threshold in select_flat.
 _SAMPLE = 1 << 14
+_BUCKETS = 1 << 10
+# Up to this size a missed bracket falls back to quickselect on everything;
+# above it, to the radix selection (which the caller runs).
+_QUICKSELECT_FALLBACK_MAX = 1 << 16
+
+
+@numba.njit(**JIT)
+def _kth_smallest(vals, n, kth):
+    """The ``kth`` smallest (0-based) of ``vals[:n]``, reordering ``vals`` in place.
+
+    Hoare's quickselect (Comm. ACM 4(7), 1961) in the form of Press et al.,
+    *Numerical Recipes* (``select``): a median-of-three pivot whose middle
+    candidate sits at a pseudo-random position, so no ordering of the input
+    makes it quadratic in expectation.  Replaces ``np.partition``, whose numba
+    implementation takes seconds to compile for every dtype.
+    """
+    lo = 0
+    hi = n - 1
+    state = 12345
+    while True:
+        if hi <= lo + 1:
+            if hi == lo + 1 and vals[hi] < vals[lo]:
+                vals[lo], vals[hi] = vals[hi], vals[lo]
+            return vals[kth]
+        state = (state * 1103515245 + 12345) & 0x7FFFFFFF
+        mid = lo + 1 + state % (hi - lo - 1)
+        vals[mid], vals[lo + 1] = vals[lo + 1], vals[mid]
+        if vals[lo] > vals[hi]:
+            vals[lo], vals[hi] = vals[hi], vals[lo]
+        if vals[lo + 1] > vals[hi]:
+            vals[lo + 1], vals[hi] = vals[hi], vals[lo + 1]
+        if vals[lo] > vals[lo + 1]:
+            vals[lo], vals[lo + 1] = vals[lo + 1], vals[lo]
+        # vals[lo] <= pivot <= vals[hi] are the sentinels of the two scans
+        pivot = vals[lo + 1]
+        i = lo + 1
+        j = hi
+        while True:
+            i += 1
+            while vals[i] < pivot:
+                i += 1
+            j -= 1
+            while vals[j] > pivot:
+                j -= 1
+            if j < i:
+                break
+            vals[i], vals[j] = vals[j], vals[i]
+        vals[lo + 1] = vals[j]
+        vals[j] = pivot
+        if j >= kth:
+            hi = j - 1
+        if j <= kth:
+            lo = i
+
+
+@numba.njit(**JIT)
+def _kth_smallest_bits(vals, n, kth):
+    """The ``kth`` smallest (0-based) of the unsigned keys ``vals[:n]`` (overwritten).
+
+    Bucket selection: a histogram of ``_BUCKETS`` equal bins over
+    [min, max] finds the bin holding rank ``kth``; its keys are moved to the
+    front and the search repeats inside it.  Each round shrinks the range of
+    the keys by a factor of at least ``_BUCKETS / 2``, so there are at most
+    eight rounds on 64-bit keys whatever the data; the passes are simple loops
+    without data-dependent swaps, several times faster than quickselect's
+    mispredicted branches.  Below 256 keys quickselect finishes.
+    """
+    hist = np.zeros(_BUCKETS, dtype=np.int64)
+    while n > 256:
+        vmin = vals[0]
+        vmax = vals[0]
+        for i in range(n):
+            v = vals[i]
+            vmin = min(vmin, v)
+            vmax = max(vmax, v)
+        if vmin == vmax:
+            return vmin
+        span = vmax - vmin
+        shift = 0
+        while (span >> shift) >= _BUCKETS:
+            shift += 1
+        hist[:] = 0
+        for i in range(n):
+            hist[(vals[i] - vmin) >> shift] += 1
+        below = 0
+        b = 0
+        while below + hist[b] <= kth:
+            below += hist[b]
+            b += 1
+        c = 0
+        for i in range(n):
+            v = vals[i]
+            if ((v - vmin) >> shift) == b:
+                vals[c] = v
+                c += 1
+        n = c
+        kth -= below
+    return _kth_smallest(vals, n, kth)
 
 
 @numba.njit(**JIT)
@@ -47,23 +145,69 @@ def _keep_candidates(a, u, cand, n_cand, need, absmask, out, mask):
     vals = np.empty(n_cand, dtype=u.dtype)
     for j in range(n_cand):
         vals[j] = u[cand[j]] & absmask
-    t_bits = np.partition(vals, n_cand - need)[n_cand - need]
+    t_bits = _kth_smallest_bits(vals, n_cand, n_cand - need)
     n_gt = 0
     for j in range(n_cand):
-        if vals[j] > t_bits:
+        if (u[cand[j]] & absmask) > t_bits:
             n_gt += 1
     ties = need - n_gt
     for j in range(n_cand):
-        keep = vals[j] > t_bits
-        if vals[j] == t_bits and ties > 0:
+        i = cand[j]
+        v = u[i] & absmask
+        keep = v > t_bits
+        if v == t_bits and ties > 0:
             keep = True
             ties -= 1
         if keep:
-            i = cand[j]
             if want_out:
                 out[i] = a[i]
             if want_mask:
                 mask[i] = True
+
+
+@numba.njit(**JIT)
+def select_small(a, u, k, absmask, nonfinite, out, mask):
+    """Keep the ``k`` entries of largest magnitude of a small 1-D array.
+
+    Same arguments and status as :func:`select_flat`.  Quickselect on a copy
+    of all the magnitude bits, then one writing pass and a pass for the ties:
+    no histogram and no sample, so it is the fast path below the crossover
+    measured in ``benchmarks/bench_threshold.py``.
+    """
+    n = a.size
+    vals = np.empty(n, dtype=u.dtype)
+    bad = 0
+    for i in range(n):
+        v = u[i] & absmask
+        vals[i] = v
+        bad += v >= nonfinite
+    if bad:
+        return -1
+    t_bits = _kth_smallest_bits(vals, n, n - k)
+    above = 0
+    if out.size > 0:
+        zero = a.dtype.type(0)
+        for i in range(n):
+            keep = (u[i] & absmask) > t_bits
+            out[i] = a[i] if keep else zero
+            above += keep
+    if mask.size > 0:
+        above = 0
+        for i in range(n):
+            keep = (u[i] & absmask) > t_bits
+            mask[i] = keep
+            above += keep
+    ties = k - above
+    i = 0
+    while ties > 0:
+        if (u[i] & absmask) == t_bits:
+            if out.size > 0:
+                out[i] = a[i]
+            if mask.size > 0:
+                mask[i] = True
+            ties -= 1
+        i += 1
+    return 0
 
 
 @numba.njit(**JIT)
@@ -113,8 +257,13 @@ def _select_bracket(a, u, k, absmask, nonfinite, lo, hi, capacity, out, mask):
 
 
 @numba.njit(**JIT)
-def _select_histogram(a, u, k, absmask, nonfinite, shift, out, mask):
-    """Radix selection: a 16-bit histogram pass, then one gathering pass."""
+def select_histogram(a, u, k, absmask, nonfinite, shift, out, mask):
+    """Exact radix selection: a 16-bit histogram pass, then one gathering pass.
+
+    The fallback of :func:`select_flat` when its sampled bracket misses
+    (adversarial or heavily tied data); compiled only when first needed.
+    ``shift`` drops the bits below the 16 most significant magnitude bits.
+    """
     n = a.size
     want_out = out.size > 0
     want_mask = mask.size > 0
@@ -146,7 +295,7 @@ def _select_histogram(a, u, k, absmask, nonfinite, shift, out, mask):
 
 
 @numba.njit(**JIT)
-def select_flat(a, u, k, absmask, nonfinite, shift, out, mask):
+def select_flat(a, u, k, absmask, nonfinite, out, mask):
     """Keep the ``k`` entries of largest magnitude of the 1-D array ``a``.
 
     Parameters
@@ -156,44 +305,54 @@ def select_flat(a, u, k, absmask, nonfinite, shift, out, mask):
     k : int, 0 < k < a.size.
     absmask : unsigned mask that clears the sign bit.
     nonfinite : the bit pattern of +inf; magnitude bits >= it are inf/NaN.
-    shift : bits to drop so that ``(u & absmask) >> shift`` has 16 bits.
     out : float array of a's size (or size 0): a where kept, 0 elsewhere.
     mask : bool array of a's size (or size 0): True where kept.
 
     Returns
     -------
-    status : 0 on success, -1 if ``a`` holds a NaN or an infinity.
+    status : 0 on success, -1 if ``a`` holds a NaN or an infinity, 1 if the
+    sampled bracket missed on a large array: the caller then runs
+    :func:`select_histogram`.  Arrays too small for a sample go to
+    :func:`select_small`, as do small arrays whose bracket missed.
 
     Notes
     -----
-    A strided sample of ``_SAMPLE`` magnitudes brackets the k-th largest
-    magnitude (its order statistics, widened by four standard deviations of
-    the sample quantile); one pass then writes every entry above the bracket
-    and gathers those inside it, and the exact threshold among those comes
-    from ``np.partition``.  One read and one write of the data, against about
-    ten passes for the NumPy idiom.  When the bracket misses (adversarial or
-    heavily tied data) the exact radix selection of ``_select_histogram``
-    runs instead, so the result never depends on the sample.
+    A strided sample of ``min(n / 16, _SAMPLE)`` magnitudes (a one-level
+    Floyd-Rivest selection, Comm. ACM 18(3), 1975) brackets the k-th
+    largest magnitude (its order statistics, widened by four standard
+    deviations of the sample quantile); one pass then writes every entry
+    above the bracket and gathers those inside it, and the exact threshold
+    among those comes from quickselect.  One read and one write of the data,
+    against about ten passes for the NumPy idiom.  When the bracket misses,
+    an exact selection runs instead (quickselect on everything, or the radix
+    selection for large arrays), so the result never depends on the sample.
     """
     n = a.size
-    if n >= 4 * _SAMPLE:
-        step = n // _SAMPLE
-        sample = np.empty(_SAMPLE, dtype=u.dtype)
-        for j in range(_SAMPLE):
-            sample[j] = u[j * step] & absmask
-        q = k / n
-        spread = 4.0 * np.sqrt(q * (1.0 - q) * _SAMPLE) + 8.0
-        pos = _SAMPLE * (1.0 - q)
-        i_lo = max(int(pos - spread), 0)
-        i_hi = min(int(pos + spread), _SAMPLE - 1)
-        lo = np.partition(sample, i_lo)[i_lo] if i_lo > 0 else u.dtype.type(0)
-        hi = np.partition(sample, i_hi)[i_hi]
-        if i_hi < _SAMPLE - 1:
-            capacity = int(1.5 * (i_hi - i_lo + 1) * (n / _SAMPLE)) + 64
-            status = _select_bracket(a, u, k, absmask, nonfinite, lo, hi, capacity, out, mask)
-            if status <= 0:
-                return status
-    return _select_histogram(a, u, k, absmask, nonfinite, shift, out, mask)
+    n_sample = min(_SAMPLE, n // 16)
+    if n_sample < 64:
+        return select_small(a, u, k, absmask, nonfinite, out, mask)
+    step = n // n_sample
+    sample = np.empty(n_sample, dtype=u.dtype)
+    for j in range(n_sample):
+        sample[j] = u[j * step] & absmask
+    q = k / n
+    spread = 4.0 * np.sqrt(q * (1.0 - q) * n_sample) + 8.0
+    pos = n_sample * (1.0 - q)
+    i_lo = max(int(pos - spread), 0)
+    i_hi = min(int(pos + spread), n_sample - 1)
+    if i_lo > 0:
+        lo = _kth_smallest_bits(sample.copy(), n_sample, i_lo)
+    else:
+        lo = u.dtype.type(0)
+    if i_hi < n_sample - 1:
+        hi = _kth_smallest_bits(sample, n_sample, i_hi)
+    else:  # the bracket reaches the largest sampled magnitude: leave it open above
+        hi = nonfinite - u.dtype.type(1)
+    capacity = min(int(1.5 * (i_hi - i_lo + 1) * (n / n_sample)) + 64, n)
+    status = _select_bracket(a, u, k, absmask, nonfinite, lo, hi, capacity, out, mask)
+    if status == 1 and n <= _QUICKSELECT_FALLBACK_MAX:
+        return select_small(a, u, k, absmask, nonfinite, out, mask)
+    return status
 
 
 @numba.njit(**JIT)
@@ -236,7 +395,7 @@ def select_rows(a, mag, k, out, mask):
             continue
         for j in range(length):
             scratch[j] = mag[r, j]
-        t = np.partition(scratch, length - k)[length - k]
+        t = _kth_smallest(scratch, length, length - k)
         n_gt = 0
         for j in range(length):
             if mag[r, j] > t:

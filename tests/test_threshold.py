@@ -47,6 +47,45 @@ def test_hard_large_paths_match_reference(dtype, n):
             assert mask.sum() == k
 
 
+def _patterns(n, rng):
+    """Inputs that break naive selections: sorted, reversed, organ pipe, ties, far clusters."""
+    ramp = np.arange(n, dtype=float)
+    return {"gaussian": rng.standard_normal(n), "sorted": ramp, "reversed": ramp[::-1].copy(),
+            "organ": np.minimum(ramp, ramp[::-1]), "ties": rng.integers(-2, 3, n).astype(float),
+            "mostly zero": np.where(rng.random(n) < 0.05, rng.standard_normal(n), 0.0),
+            "far clusters": np.where(rng.random(n) < 0.5, 1e-30, 1e30) * rng.random(n)}
+
+
+@pytest.mark.parametrize("n", [2, 63, 1023, 1024, 5000, 65_537])
+def test_hard_every_path_on_adversarial_patterns(n):
+    # below 1024 entries quickselect on everything, above it the sampled bracket,
+    # its quickselect fallback up to 65,536 and its radix fallback beyond
+    rng = np.random.default_rng(n)
+    for name, x in _patterns(n, rng).items():
+        for dtype in (np.float64, np.float32):
+            xd = x.astype(dtype)
+            for k in sorted({1, max(n // 100, 1), n // 2, n - 1} - {0}):
+                values, mask = T.hard(xd, k, return_mask=True)
+                ref_values, ref_mask = naive.keep_largest(xd, k)
+                np.testing.assert_array_equal(mask, ref_mask, err_msg=f"{name} {dtype} k={k}")
+                np.testing.assert_array_equal(values, ref_values, err_msg=f"{name} {dtype} k={k}")
+
+
+@settings(max_examples=100, deadline=None)
+@given(keys=hnp.arrays(np.uint64, st.integers(1, 3000),
+                       elements=st.one_of(st.integers(0, 5), st.integers(0, 2**63 - 1))),
+       data=st.data())
+def test_kth_smallest_kernels_match_sort(keys, data):
+    from cs import _kernels
+
+    kth = data.draw(st.integers(0, keys.size - 1))
+    expected = np.sort(keys)[kth]
+    assert _kernels._kth_smallest(keys.copy(), keys.size, kth) == expected
+    assert _kernels._kth_smallest_bits(keys.copy(), keys.size, kth) == expected
+    floats = keys.astype(np.float64)
+    assert _kernels._kth_smallest(floats, floats.size, kth) == np.sort(keys.astype(np.float64))[kth]
+
+
 @settings(max_examples=80, deadline=None)
 @given(x=finite_arrays(max_side=12, ndim=2), data=st.data())
 def test_hard_along_axis_matches_reference(x, data):
