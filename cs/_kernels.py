@@ -32,6 +32,8 @@ _N_BINS = 1 << _RADIX_BITS
 # Largest size of the strided sample that brackets the threshold in select_flat.
 _SAMPLE = 1 << 14
 _BUCKETS = 1 << 10
+# Entries per block of the bracket pass (a multiple of 8; fits in L1 with its flags).
+_BLOCK = 1 << 12
 # Up to this size a missed bracket falls back to quickselect on everything;
 # above it, to the radix selection (which the caller runs).
 _QUICKSELECT_FALLBACK_MAX = 1 << 16
@@ -132,33 +134,30 @@ def _kth_smallest_bits(vals, n, kth):
 
 
 @numba.njit(**JIT)
-def _keep_candidates(a, u, cand, n_cand, need, absmask, out, mask):
+def _keep_candidates(a, cand, cvals, n_cand, need, out, mask):
     """Keep the ``need`` largest of the candidate entries ``cand[:n_cand]``.
 
-    ``cand`` lists indices in increasing order, so equal magnitudes at the
-    threshold are kept lowest index first.
+    ``cvals`` holds their magnitude bits.  ``cand`` lists indices in
+    increasing order, so equal magnitudes at the threshold are kept lowest
+    index first.
     """
     want_out = out.size > 0
     want_mask = mask.size > 0
     if need == 0:
         return
-    vals = np.empty(n_cand, dtype=u.dtype)
-    for j in range(n_cand):
-        vals[j] = u[cand[j]] & absmask
-    t_bits = _kth_smallest_bits(vals, n_cand, n_cand - need)
+    t_bits = _kth_smallest_bits(cvals[:n_cand].copy(), n_cand, n_cand - need)
     n_gt = 0
     for j in range(n_cand):
-        if (u[cand[j]] & absmask) > t_bits:
-            n_gt += 1
+        n_gt += cvals[j] > t_bits
     ties = need - n_gt
     for j in range(n_cand):
-        i = cand[j]
-        v = u[i] & absmask
+        v = cvals[j]
         keep = v > t_bits
         if v == t_bits and ties > 0:
             keep = True
             ties -= 1
         if keep:
+            i = cand[j]
             if want_out:
                 out[i] = a[i]
             if want_mask:
@@ -212,47 +211,73 @@ def select_small(a, u, k, absmask, nonfinite, out, mask):
 
 @numba.njit(**JIT)
 def _select_bracket(a, u, k, absmask, nonfinite, lo, hi, capacity, out, mask):
-    """One pass: keep entries above ``hi``, gather those in [lo, hi].
+    """Keep the entries above ``hi``; the rest of the ``k`` come from [lo, hi].
 
     Returns the status: 0 done, -1 non-finite data, 1 the k-th largest
     magnitude was not inside the bracket (or too many candidates).
     """
     n = a.size
-    # two simple loops beat one branchy loop: the first (writes and a count)
-    # vectorises, the second (a rarely-true test) predicts well
+    # Block by block (the block stays in L1): the first loop writes the kept
+    # entries, counts them and flags the entries inside the bracket, with
+    # stores and sums only, so it vectorises; the second reads the flags
+    # eight at a time and skips the all-zero words (most of them), so the
+    # branch of gathering is paid only near the threshold.
+    # (v - lo) <= width is lo <= v <= hi in unsigned arithmetic.
+    width = hi - lo
+    flags = np.zeros(_BLOCK, dtype=np.uint8)
+    words = flags.view(np.uint64)
+    cand = np.empty(capacity, dtype=np.int64)
+    cvals = np.empty(capacity, dtype=u.dtype)
+    n_cand = 0
     above = 0
     bad = 0
-    if out.size > 0:
-        zero = a.dtype.type(0)
-        for i in range(n):
-            v = u[i] & absmask
-            keep = v > hi
-            out[i] = a[i] if keep else zero
-            above += keep
-            bad += v >= nonfinite
-    if mask.size > 0:
-        above = 0
-        for i in range(n):
-            v = u[i] & absmask
-            keep = v > hi
-            mask[i] = keep
-            above += keep
-            bad += v >= nonfinite
+    zero = a.dtype.type(0)
+    for start in range(0, n, _BLOCK):
+        stop = min(start + _BLOCK, n)
+        size = stop - start
+        if size < _BLOCK:
+            flags[:] = 0
+        # slices, not a[start + i]: with an offset index the loop does not vectorise
+        a_blk = a[start:stop]
+        u_blk = u[start:stop]
+        if out.size > 0:
+            out_blk = out[start:stop]
+            for i in range(size):
+                v = u_blk[i] & absmask
+                keep = v > hi
+                out_blk[i] = a_blk[i] if keep else zero
+                above += keep
+                bad += v >= nonfinite
+                flags[i] = (v - lo) <= width
+        if mask.size > 0:
+            mask_blk = mask[start:stop]
+            if out.size > 0:
+                for i in range(size):
+                    mask_blk[i] = (u_blk[i] & absmask) > hi
+            else:
+                for i in range(size):
+                    v = u_blk[i] & absmask
+                    keep = v > hi
+                    mask_blk[i] = keep
+                    above += keep
+                    bad += v >= nonfinite
+                    flags[i] = (v - lo) <= width
+        for w in range(words.size):
+            if words[w]:
+                for j in range(8 * w, 8 * w + 8):
+                    if flags[j]:
+                        if n_cand == capacity:
+                            return -1 if bad else 1
+                        i = start + j
+                        cand[n_cand] = i
+                        cvals[n_cand] = u[i] & absmask
+                        n_cand += 1
     if bad:
         return -1
-    cand = np.empty(capacity, dtype=np.int64)
-    n_cand = 0
-    for i in range(n):
-        v = u[i] & absmask
-        if v >= lo and v <= hi:
-            if n_cand == capacity:
-                return 1
-            cand[n_cand] = i
-            n_cand += 1
     need = k - above
     if need < 0 or need > n_cand:
         return 1
-    _keep_candidates(a, u, cand, n_cand, need, absmask, out, mask)
+    _keep_candidates(a, cand, cvals, n_cand, need, out, mask)
     return 0
 
 
@@ -279,9 +304,11 @@ def select_histogram(a, u, k, absmask, nonfinite, shift, out, mask):
         above += hist[b]
         b -= 1
     cand = np.empty(hist[b], dtype=np.int64)
+    cvals = np.empty(hist[b], dtype=u.dtype)
     c = 0
     for i in range(n):
-        key = (u[i] & absmask) >> shift
+        v = u[i] & absmask
+        key = v >> shift
         keep = key > b
         if want_out:
             out[i] = a[i] if keep else 0
@@ -289,8 +316,9 @@ def select_histogram(a, u, k, absmask, nonfinite, shift, out, mask):
             mask[i] = keep
         if key == b:
             cand[c] = i
+            cvals[c] = v
             c += 1
-    _keep_candidates(a, u, cand, c, k - above, absmask, out, mask)
+    _keep_candidates(a, cand, cvals, c, k - above, out, mask)
     return 0
 
 

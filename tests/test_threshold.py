@@ -45,6 +45,7 @@ def test_hard_large_paths_match_reference(dtype, n):
             np.testing.assert_array_equal(mask, ref_mask)
             np.testing.assert_array_equal(values, ref_values)
             assert mask.sum() == k
+            np.testing.assert_array_equal(T.top_k_mask(x, k), ref_mask)  # the mask-only kernel pass
 
 
 def _patterns(n, rng):
