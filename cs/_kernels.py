@@ -14,7 +14,11 @@ Conventions
 * Ties at the threshold are broken by the lowest index: among equal
   magnitudes, the entries that come first (in C order) are kept.
 * An output array of size 0 means "not wanted": the kernel skips writing it.
-  This lets one compiled kernel produce values, a mask, or both.
+  This lets one compiled kernel produce values, a mask, or both (select_rows).
+* Compilation time matters (a fresh install compiles every kernel on first
+  use): no ``np.partition`` (seconds per dtype), few numpy calls inside
+  kernels, shallow call graphs (numba re-optimises a callee in every caller),
+  one output loop per kernel.  ``benchmarks/bench_compile.py`` measures it.
 """
 
 from __future__ import annotations
@@ -34,9 +38,6 @@ _SAMPLE = 1 << 14
 _BUCKETS = 1 << 10
 # Entries per block of the bracket pass (a multiple of 8; fits in L1 with its flags).
 _BLOCK = 1 << 12
-# Up to this size a missed bracket falls back to quickselect on everything;
-# above it, to the radix selection (which the caller runs).
-_QUICKSELECT_FALLBACK_MAX = 1 << 16
 
 
 @numba.njit(**JIT)
@@ -98,10 +99,12 @@ def _kth_smallest_bits(vals, n, kth):
     the keys by a factor of at least ``_BUCKETS / 2``, so there are at most
     eight rounds on 64-bit keys whatever the data; the passes are simple loops
     without data-dependent swaps, several times faster than quickselect's
-    mispredicted branches.  Below 256 keys quickselect finishes.
+    mispredicted branches.  An insertion sort finishes the last few keys (no
+    call to another kernel: every call level costs numba another optimisation
+    of the callee when compiling, so the selection kernels stay shallow).
     """
-    hist = np.zeros(_BUCKETS, dtype=np.int64)
-    while n > 256:
+    hist = np.empty(_BUCKETS, dtype=np.int64)
+    while n > 16:
         vmin = vals[0]
         vmax = vals[0]
         for i in range(n):
@@ -114,7 +117,8 @@ def _kth_smallest_bits(vals, n, kth):
         shift = 0
         while (span >> shift) >= _BUCKETS:
             shift += 1
-        hist[:] = 0
+        for b in range(_BUCKETS):
+            hist[b] = 0
         for i in range(n):
             hist[(vals[i] - vmin) >> shift] += 1
         below = 0
@@ -122,7 +126,7 @@ def _kth_smallest_bits(vals, n, kth):
         while below + hist[b] <= kth:
             below += hist[b]
             b += 1
-        c = 0
+        c = np.intp(0)  # not a literal 0: numba would compile the callee twice
         for i in range(n):
             v = vals[i]
             if ((v - vmin) >> shift) == b:
@@ -130,22 +134,30 @@ def _kth_smallest_bits(vals, n, kth):
                 c += 1
         n = c
         kth -= below
-    return _kth_smallest(vals, n, kth)
+    for i in range(1, n):
+        v = vals[i]
+        j = i - 1
+        while j >= 0 and vals[j] > v:
+            vals[j + 1] = vals[j]
+            j -= 1
+        vals[j + 1] = v
+    return vals[kth]
 
 
 @numba.njit(**JIT)
-def _keep_candidates(a, cand, cvals, n_cand, need, out, mask):
-    """Keep the ``need`` largest of the candidate entries ``cand[:n_cand]``.
+def _keep_candidates(a, cand, cvals, n_cand, need, out):
+    """Keep (copy into ``out``) the ``need`` largest of the entries ``cand[:n_cand]``.
 
     ``cvals`` holds their magnitude bits.  ``cand`` lists indices in
     increasing order, so equal magnitudes at the threshold are kept lowest
     index first.
     """
-    want_out = out.size > 0
-    want_mask = mask.size > 0
     if need == 0:
         return
-    t_bits = _kth_smallest_bits(cvals[:n_cand].copy(), n_cand, n_cand - need)
+    vals = np.empty(n_cand, dtype=cvals.dtype)
+    for j in range(n_cand):
+        vals[j] = cvals[j]
+    t_bits = _kth_smallest_bits(vals, n_cand, n_cand - need)
     n_gt = 0
     for j in range(n_cand):
         n_gt += cvals[j] > t_bits
@@ -157,21 +169,17 @@ def _keep_candidates(a, cand, cvals, n_cand, need, out, mask):
             keep = True
             ties -= 1
         if keep:
-            i = cand[j]
-            if want_out:
-                out[i] = a[i]
-            if want_mask:
-                mask[i] = True
+            out[cand[j]] = a[cand[j]]
 
 
 @numba.njit(**JIT)
-def select_small(a, u, k, absmask, nonfinite, out, mask):
+def select_small(a, u, k, absmask, nonfinite, out):
     """Keep the ``k`` entries of largest magnitude of a small 1-D array.
 
-    Same arguments and status as :func:`select_flat`.  Quickselect on a copy
-    of all the magnitude bits, then one writing pass and a pass for the ties:
-    no histogram and no sample, so it is the fast path below the crossover
-    measured in ``benchmarks/bench_threshold.py``.
+    Same arguments and status as :func:`select_flat`.  Bucket selection on a
+    copy of all the magnitude bits, then one writing pass and a pass for the
+    ties: no 65,536-bin histogram and no sample, so it is the path below the
+    crossover (1024 entries) measured by ``benchmarks/bench_threshold.py``.
     """
     n = a.size
     vals = np.empty(n, dtype=u.dtype)
@@ -184,105 +192,23 @@ def select_small(a, u, k, absmask, nonfinite, out, mask):
         return -1
     t_bits = _kth_smallest_bits(vals, n, n - k)
     above = 0
-    if out.size > 0:
-        zero = a.dtype.type(0)
-        for i in range(n):
-            keep = (u[i] & absmask) > t_bits
-            out[i] = a[i] if keep else zero
-            above += keep
-    if mask.size > 0:
-        above = 0
-        for i in range(n):
-            keep = (u[i] & absmask) > t_bits
-            mask[i] = keep
-            above += keep
+    zero = a.dtype.type(0)
+    for i in range(n):
+        keep = (u[i] & absmask) > t_bits
+        out[i] = a[i] if keep else zero
+        above += keep
     ties = k - above
     i = 0
     while ties > 0:
         if (u[i] & absmask) == t_bits:
-            if out.size > 0:
-                out[i] = a[i]
-            if mask.size > 0:
-                mask[i] = True
+            out[i] = a[i]
             ties -= 1
         i += 1
     return 0
 
 
 @numba.njit(**JIT)
-def _select_bracket(a, u, k, absmask, nonfinite, lo, hi, capacity, out, mask):
-    """Keep the entries above ``hi``; the rest of the ``k`` come from [lo, hi].
-
-    Returns the status: 0 done, -1 non-finite data, 1 the k-th largest
-    magnitude was not inside the bracket (or too many candidates).
-    """
-    n = a.size
-    # Block by block (the block stays in L1): the first loop writes the kept
-    # entries, counts them and flags the entries inside the bracket, with
-    # stores and sums only, so it vectorises; the second reads the flags
-    # eight at a time and skips the all-zero words (most of them), so the
-    # branch of gathering is paid only near the threshold.
-    # (v - lo) <= width is lo <= v <= hi in unsigned arithmetic.
-    width = hi - lo
-    flags = np.zeros(_BLOCK, dtype=np.uint8)
-    words = flags.view(np.uint64)
-    cand = np.empty(capacity, dtype=np.int64)
-    cvals = np.empty(capacity, dtype=u.dtype)
-    n_cand = 0
-    above = 0
-    bad = 0
-    zero = a.dtype.type(0)
-    for start in range(0, n, _BLOCK):
-        stop = min(start + _BLOCK, n)
-        size = stop - start
-        if size < _BLOCK:
-            flags[:] = 0
-        # slices, not a[start + i]: with an offset index the loop does not vectorise
-        a_blk = a[start:stop]
-        u_blk = u[start:stop]
-        if out.size > 0:
-            out_blk = out[start:stop]
-            for i in range(size):
-                v = u_blk[i] & absmask
-                keep = v > hi
-                out_blk[i] = a_blk[i] if keep else zero
-                above += keep
-                bad += v >= nonfinite
-                flags[i] = (v - lo) <= width
-        if mask.size > 0:
-            mask_blk = mask[start:stop]
-            if out.size > 0:
-                for i in range(size):
-                    mask_blk[i] = (u_blk[i] & absmask) > hi
-            else:
-                for i in range(size):
-                    v = u_blk[i] & absmask
-                    keep = v > hi
-                    mask_blk[i] = keep
-                    above += keep
-                    bad += v >= nonfinite
-                    flags[i] = (v - lo) <= width
-        for w in range(words.size):
-            if words[w]:
-                for j in range(8 * w, 8 * w + 8):
-                    if flags[j]:
-                        if n_cand == capacity:
-                            return -1 if bad else 1
-                        i = start + j
-                        cand[n_cand] = i
-                        cvals[n_cand] = u[i] & absmask
-                        n_cand += 1
-    if bad:
-        return -1
-    need = k - above
-    if need < 0 or need > n_cand:
-        return 1
-    _keep_candidates(a, cand, cvals, n_cand, need, out, mask)
-    return 0
-
-
-@numba.njit(**JIT)
-def select_histogram(a, u, k, absmask, nonfinite, shift, out, mask):
+def select_histogram(a, u, k, absmask, nonfinite, shift, out):
     """Exact radix selection: a 16-bit histogram pass, then one gathering pass.
 
     The fallback of :func:`select_flat` when its sampled bracket misses
@@ -290,8 +216,6 @@ def select_histogram(a, u, k, absmask, nonfinite, shift, out, mask):
     ``shift`` drops the bits below the 16 most significant magnitude bits.
     """
     n = a.size
-    want_out = out.size > 0
-    want_mask = mask.size > 0
     hist = np.zeros(_N_BINS, dtype=np.int64)
     for i in range(n):
         v = u[i] & absmask
@@ -305,25 +229,21 @@ def select_histogram(a, u, k, absmask, nonfinite, shift, out, mask):
         b -= 1
     cand = np.empty(hist[b], dtype=np.int64)
     cvals = np.empty(hist[b], dtype=u.dtype)
-    c = 0
+    c = np.intp(0)
     for i in range(n):
         v = u[i] & absmask
         key = v >> shift
-        keep = key > b
-        if want_out:
-            out[i] = a[i] if keep else 0
-        if want_mask:
-            mask[i] = keep
+        out[i] = a[i] if key > b else 0
         if key == b:
             cand[c] = i
             cvals[c] = v
             c += 1
-    _keep_candidates(a, cand, cvals, c, k - above, out, mask)
+    _keep_candidates(a, cand, cvals, c, k - above, out)
     return 0
 
 
 @numba.njit(**JIT)
-def select_flat(a, u, k, absmask, nonfinite, out, mask):
+def select_flat(a, u, k, absmask, nonfinite, out):
     """Keep the ``k`` entries of largest magnitude of the 1-D array ``a``.
 
     Parameters
@@ -333,15 +253,18 @@ def select_flat(a, u, k, absmask, nonfinite, out, mask):
     k : int, 0 < k < a.size.
     absmask : unsigned mask that clears the sign bit.
     nonfinite : the bit pattern of +inf; magnitude bits >= it are inf/NaN.
-    out : float array of a's size (or size 0): a where kept, 0 elsewhere.
-    mask : bool array of a's size (or size 0): True where kept.
+    out : float array of a's size: a where kept, 0 elsewhere.  (The mask of
+        the kept entries is ``out != 0`` plus the first zeros of ``a`` when
+        zeros are kept; ``cs.threshold`` derives it, so that one compiled
+        loop serves both.)
 
     Returns
     -------
     status : 0 on success, -1 if ``a`` holds a NaN or an infinity, 1 if the
-    sampled bracket missed on a large array: the caller then runs
-    :func:`select_histogram`.  Arrays too small for a sample go to
-    :func:`select_small`, as do small arrays whose bracket missed.
+    sampled bracket missed (or ``a`` has fewer than 1024 entries): the
+    caller then runs :func:`select_small` (small arrays) or
+    :func:`select_histogram`.  The caller dispatches, so that each path is
+    compiled only when first used.
 
     Notes
     -----
@@ -350,7 +273,7 @@ def select_flat(a, u, k, absmask, nonfinite, out, mask):
     largest magnitude (its order statistics, widened by four standard
     deviations of the sample quantile); one pass then writes every entry
     above the bracket and gathers those inside it, and the exact threshold
-    among those comes from quickselect.  One read and one write of the data,
+    among those comes from the bucket selection.  One read and one write of the data,
     against about ten passes for the NumPy idiom.  When the bracket misses,
     an exact selection runs instead (quickselect on everything, or the radix
     selection for large arrays), so the result never depends on the sample.
@@ -358,18 +281,20 @@ def select_flat(a, u, k, absmask, nonfinite, out, mask):
     n = a.size
     n_sample = min(_SAMPLE, n // 16)
     if n_sample < 64:
-        return select_small(a, u, k, absmask, nonfinite, out, mask)
+        return 1
     step = n // n_sample
     sample = np.empty(n_sample, dtype=u.dtype)
+    sample2 = np.empty(n_sample, dtype=u.dtype)  # each selection scrambles its copy
     for j in range(n_sample):
         sample[j] = u[j * step] & absmask
+        sample2[j] = sample[j]
     q = k / n
     spread = 4.0 * np.sqrt(q * (1.0 - q) * n_sample) + 8.0
     pos = n_sample * (1.0 - q)
     i_lo = max(int(pos - spread), 0)
     i_hi = min(int(pos + spread), n_sample - 1)
     if i_lo > 0:
-        lo = _kth_smallest_bits(sample.copy(), n_sample, i_lo)
+        lo = _kth_smallest_bits(sample2, n_sample, i_lo)
     else:
         lo = u.dtype.type(0)
     if i_hi < n_sample - 1:
@@ -377,10 +302,55 @@ def select_flat(a, u, k, absmask, nonfinite, out, mask):
     else:  # the bracket reaches the largest sampled magnitude: leave it open above
         hi = nonfinite - u.dtype.type(1)
     capacity = min(int(1.5 * (i_hi - i_lo + 1) * (n / n_sample)) + 64, n)
-    status = _select_bracket(a, u, k, absmask, nonfinite, lo, hi, capacity, out, mask)
-    if status == 1 and n <= _QUICKSELECT_FALLBACK_MAX:
-        return select_small(a, u, k, absmask, nonfinite, out, mask)
-    return status
+    # Block by block (the block stays in L1): the first loop writes the kept
+    # entries, counts them and flags the entries inside the bracket, with
+    # stores and sums only, so it vectorises; the second reads the flags
+    # eight at a time and skips the all-zero words (most of them), so the
+    # branch of gathering is paid only near the threshold.
+    # (v - lo) <= width is lo <= v <= hi in unsigned arithmetic.
+    width = hi - lo
+    flags = np.empty(_BLOCK, dtype=np.uint8)
+    cand = np.empty(capacity, dtype=np.int64)
+    cvals = np.empty(capacity, dtype=u.dtype)
+    n_cand = np.intp(0)  # not a literal 0: numba would compile the callee twice
+    above = 0
+    bad = 0
+    zero = a.dtype.type(0)
+    for start in range(0, n, _BLOCK):
+        stop = min(start + _BLOCK, n)
+        size = stop - start
+        for i in range(size, _BLOCK):
+            flags[i] = 0
+        # slices, not a[start + i]: with an offset index the loop does not vectorise
+        a_blk = a[start:stop]
+        u_blk = u[start:stop]
+        out_blk = out[start:stop]
+        for i in range(size):
+            v = u_blk[i] & absmask
+            keep = v > hi
+            out_blk[i] = a_blk[i] if keep else zero
+            above += keep
+            bad += v >= nonfinite
+            flags[i] = (v - lo) <= width
+        for w in range(0, _BLOCK, 8):
+            # eight flags at once (LLVM loads them as one word)
+            if (flags[w] | flags[w + 1] | flags[w + 2] | flags[w + 3]
+                    | flags[w + 4] | flags[w + 5] | flags[w + 6] | flags[w + 7]):
+                for j in range(w, w + 8):
+                    if flags[j]:
+                        if n_cand == capacity:
+                            return -1 if bad else 1
+                        i = start + j
+                        cand[n_cand] = i
+                        cvals[n_cand] = u[i] & absmask
+                        n_cand += 1
+    if bad:
+        return -1
+    need = k - above
+    if need < 0 or need > n_cand:
+        return 1
+    _keep_candidates(a, cand, cvals, n_cand, need, out)
+    return 0
 
 
 @numba.njit(**JIT)

@@ -31,24 +31,29 @@ neural network initialization with sparsity inducing activations", ICLR 2024.
 
 from __future__ import annotations
 
+import time
 from typing import NamedTuple
 
 import numpy as np
 
 from . import _kernels
-from ._validation import (as_rng, check_array, check_axis, check_choice, check_int,
-                          check_real, is_all_finite)
+from ._validation import (as_rng, check_array, check_axis, check_choice, check_dtype,
+                          check_int, check_real, is_all_finite)
 
 __all__ = [
     "hard", "top_k_mask", "support", "nm", "tau_for_density", "hard_tau",
     "soft", "shifted_relu", "clip", "LowRank", "truncate_rank",
-    "randomized_svd", "svt",
+    "randomized_svd", "svt", "warm_up",
 ]
 
 _UINT = {np.dtype(np.float32): (np.uint32, np.uint32(0x7FFFFFFF), np.uint32(0x7F800000), 15),
          np.dtype(np.float64): (np.uint64, np.uint64(0x7FFFFFFFFFFFFFFF),
                                 np.uint64(0x7FF0000000000000), 47)}
-_EMPTY_BOOL = np.zeros(0, dtype=bool)
+# From this size the sampled bracket (select_flat) beats quickselect on everything
+# (select_small); up to _QUICKSELECT_MAX a missed bracket falls back to quickselect,
+# above it to the radix histogram.  Crossovers: benchmarks/bench_threshold.py.
+_SAMPLED_MIN = 1 << 10
+_QUICKSELECT_MAX = 1 << 16
 
 
 def _select(x, k, axis, group_size, want_values, want_mask, name="k"):
@@ -103,15 +108,29 @@ def _select_flat(x, k, want_values, want_mask):
         values = np.where(mask, flat, 0).reshape(x.shape) if want_values else None
         return values, (mask.reshape(x.shape) if want_mask else None)
     uint, absmask, nonfinite, shift = _UINT[flat.dtype]
-    out = np.empty_like(flat) if want_values else np.zeros(0, flat.dtype)
-    mask = np.empty(n, bool) if want_mask else _EMPTY_BOOL
+    out = np.empty_like(flat)
     bits = flat.view(uint)
-    status = _kernels.select_flat(flat, bits, k, absmask, nonfinite, out, mask)
-    if status == 1:  # the sampled bracket missed on a large array (heavy ties): radix selection
-        status = _kernels.select_histogram(flat, bits, k, absmask, nonfinite, shift, out, mask)
+    # each kernel compiles on first use, so a solve on small arrays never compiles the others
+    status = 1
+    if n >= _SAMPLED_MIN:
+        status = _kernels.select_flat(flat, bits, k, absmask, nonfinite, out)
+    if status == 1:  # small array, or the sampled bracket missed (heavy ties): exact selection
+        if n <= _QUICKSELECT_MAX:
+            status = _kernels.select_small(flat, bits, k, absmask, nonfinite, out)
+        else:
+            status = _kernels.select_histogram(flat, bits, k, absmask, nonfinite, shift, out)
     if status != 0:
         raise ValueError("x contains NaN or infinity")
-    return (out.reshape(x.shape) if want_values else None), (mask.reshape(x.shape) if want_mask else None)
+    mask = None
+    if want_mask:
+        # kept entries are the nonzeros of out, plus the lowest-index zeros of x when
+        # the k-th largest magnitude is 0 (zeros tie, lowest index first)
+        mask = out != 0
+        missing = k - int(np.count_nonzero(mask))
+        if missing:
+            mask[np.flatnonzero(flat == 0)[:missing]] = True
+        mask = mask.reshape(x.shape)
+    return (out.reshape(x.shape) if want_values else None), mask
 
 
 def hard(x, k, *, axis=None, group_size=None, return_mask=False):
@@ -372,3 +391,33 @@ def svt(X, tau, *, rank_hint=None, n_oversamples=10, n_power_iter=2, rng=None):
     r = int(np.count_nonzero(s > tau))
     U, s, Vt = U[:, :r], s[:r] - tau, Vt[:r]
     return LowRank(_product(U, s, Vt).astype(X.dtype, copy=False), U, s, Vt)
+
+
+def warm_up(dtype=np.float64):
+    """Compile (or load from numba's cache) the kernels a solve uses; return the seconds.
+
+    Numba compiles each kernel on its first call in a fresh environment and
+    stores it in the on-disk cache, from which later processes load it in
+    milliseconds.  Call this before timing anything, so that the one-off
+    compilation is reported apart (``cs demo`` prints it as "compiling (first
+    run only)").  Compiles the top-k selection (small and sampled paths),
+    ``hard_tau``, ``soft`` and the finiteness check for ``dtype`` only:
+    float32 kernels are compiled only when float32 data is used.
+
+    Parameters
+    ----------
+    dtype : float32 or float64
+
+    Returns
+    -------
+    float
+        Wall-clock seconds spent (about 0.1 s when the cache is warm).
+    """
+    dtype = check_dtype(dtype)
+    start = time.perf_counter()
+    for n in (_SAMPLED_MIN // 2, 2 * _SAMPLED_MIN):  # select_small, then select_flat
+        x = np.linspace(-1.0, 1.0, n, dtype=dtype)
+        hard(x, n // 10)
+    hard_tau(x, 0.5)  # checks finiteness too
+    soft(x, 0.5)
+    return time.perf_counter() - start
