@@ -393,31 +393,40 @@ def svt(X, tau, *, rank_hint=None, n_oversamples=10, n_power_iter=2, rng=None):
     return LowRank(_product(U, s, Vt).astype(X.dtype, copy=False), U, s, Vt)
 
 
-def warm_up(dtype=np.float64):
+def warm_up(dtype=np.float64, *, size=None):
     """Compile (or load from numba's cache) the kernels a solve uses; return the seconds.
 
     Numba compiles each kernel on its first call in a fresh environment and
     stores it in the on-disk cache, from which later processes load it in
     milliseconds.  Call this before timing anything, so that the one-off
     compilation is reported apart (``cs demo`` prints it as "compiling (first
-    run only)").  Compiles the top-k selection (small and sampled paths),
-    ``hard_tau``, ``soft`` and the finiteness check for ``dtype`` only:
-    float32 kernels are compiled only when float32 data is used.
+    run only)").  Kernels are compiled for ``dtype`` only: float32 kernels are
+    compiled only when float32 data is used.
 
     Parameters
     ----------
     dtype : float32 or float64
+    size : int, optional
+        The number of entries the solve thresholds (``m * n`` for an m x n
+        unknown): only the top-k path for arrays of that size is compiled,
+        with ``hard_tau`` and the finiteness check.  By default every top-k
+        path (small and sampled) and ``soft`` too.
 
     Returns
     -------
     float
-        Wall-clock seconds spent (about 0.1 s when the cache is warm).
+        Wall-clock seconds spent (a fraction of a second when the cache is warm).
     """
     dtype = check_dtype(dtype)
+    sizes = (_SAMPLED_MIN // 2, 2 * _SAMPLED_MIN)
+    if size is not None:
+        size = check_int(size, "size", low=1)
+        sizes = (2 * _SAMPLED_MIN,) if size >= _SAMPLED_MIN else (_SAMPLED_MIN // 2,)
     start = time.perf_counter()
-    for n in (_SAMPLED_MIN // 2, 2 * _SAMPLED_MIN):  # select_small, then select_flat
+    for n in sizes:
         x = np.linspace(-1.0, 1.0, n, dtype=dtype)
         hard(x, n // 10)
     hard_tau(x, 0.5)  # checks finiteness too
-    soft(x, 0.5)
+    if size is None:
+        soft(x, 0.5)
     return time.perf_counter() - start
