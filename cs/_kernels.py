@@ -179,7 +179,8 @@ def select_small(a, u, k, absmask, nonfinite, out):
     Same arguments and status as :func:`select_flat`.  Bucket selection on a
     copy of all the magnitude bits, then one writing pass and a pass for the
     ties: no 65,536-bin histogram and no sample, so it is the path below the
-    crossover (1024 entries) measured by ``benchmarks/bench_threshold.py``.
+    crossover (8192 entries, ``cs.threshold._SAMPLED_MIN``) measured by
+    ``benchmarks/bench_threshold.py --crossover``.
     """
     n = a.size
     vals = np.empty(n, dtype=u.dtype)
@@ -261,7 +262,7 @@ def select_flat(a, u, k, absmask, nonfinite, out):
     Returns
     -------
     status : 0 on success, -1 if ``a`` holds a NaN or an infinity, 1 if the
-    sampled bracket missed (or ``a`` has fewer than 1024 entries): the
+    sampled bracket missed (or ``a`` is too small to sample): the
     caller then runs :func:`select_small` (small arrays) or
     :func:`select_histogram`.  The caller dispatches, so that each path is
     compiled only when first used.

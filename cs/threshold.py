@@ -49,10 +49,10 @@ __all__ = [
 _UINT = {np.dtype(np.float32): (np.uint32, np.uint32(0x7FFFFFFF), np.uint32(0x7F800000), 15),
          np.dtype(np.float64): (np.uint64, np.uint64(0x7FFFFFFFFFFFFFFF),
                                 np.uint64(0x7FF0000000000000), 47)}
-# From this size the sampled bracket (select_flat) beats quickselect on everything
-# (select_small); up to _QUICKSELECT_MAX a missed bracket falls back to quickselect,
+# From this size the sampled bracket (select_flat) beats bucket selection on everything
+# (select_small); up to _QUICKSELECT_MAX a missed bracket falls back to select_small,
 # above it to the radix histogram.  Crossovers: benchmarks/bench_threshold.py.
-_SAMPLED_MIN = 1 << 10
+_SAMPLED_MIN = 1 << 13
 _QUICKSELECT_MAX = 1 << 16
 
 

@@ -57,10 +57,10 @@ def _patterns(n, rng):
             "far clusters": np.where(rng.random(n) < 0.5, 1e-30, 1e30) * rng.random(n)}
 
 
-@pytest.mark.parametrize("n", [2, 63, 1023, 1024, 5000, 65_537])
+@pytest.mark.parametrize("n", [2, 63, 1000, 8191, 8192, 30_000, 65_537])
 def test_hard_every_path_on_adversarial_patterns(n):
-    # below 1024 entries quickselect on everything, above it the sampled bracket,
-    # its quickselect fallback up to 65,536 and its radix fallback beyond
+    # below 8192 entries bucket selection on everything, above it the sampled bracket,
+    # its exact fallback on everything up to 65,536 and its radix fallback beyond
     rng = np.random.default_rng(n)
     for name, x in _patterns(n, rng).items():
         for dtype in (np.float64, np.float32):
