@@ -33,8 +33,9 @@ JIT = dict(nogil=True, cache=True)
 
 _RADIX_BITS = 16
 _N_BINS = 1 << _RADIX_BITS
-# Largest size of the strided sample that brackets the threshold in select_flat.
+# Sizes of the strided sample that brackets the threshold in select_flat.
 _SAMPLE = 1 << 14
+_SAMPLE_MAX = 1 << 16
 _BUCKETS = 1 << 10
 # Entries per block of the bracket pass (a multiple of 8; fits in L1 with its flags).
 _BLOCK = 1 << 12
@@ -269,7 +270,7 @@ def select_flat(a, u, k, absmask, nonfinite, out):
 
     Notes
     -----
-    A strided sample of ``min(n / 16, _SAMPLE)`` magnitudes (a one-level
+    A strided sample of up to 65,536 magnitudes (a one-level
     Floyd-Rivest selection, Comm. ACM 18(3), 1975) brackets the k-th
     largest magnitude (its order statistics, widened by four standard
     deviations of the sample quantile); one pass then writes every entry
@@ -280,7 +281,10 @@ def select_flat(a, u, k, absmask, nonfinite, out):
     selection for large arrays), so the result never depends on the sample.
     """
     n = a.size
-    n_sample = min(_SAMPLE, n // 16)
+    # n/16 up to 2^14 entries, then n/128 up to 2^16: measured best with
+    # benchmarks/bench_threshold.py (a wider sample narrows the bracket, and
+    # the bracket's candidates are what the second scan pays for)
+    n_sample = min(_SAMPLE_MAX, n // 16, max(_SAMPLE, n // 128))
     if n_sample < 64:
         return 1
     step = n // n_sample
