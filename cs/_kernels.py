@@ -37,6 +37,8 @@ _N_BINS = 1 << _RADIX_BITS
 _SAMPLE = 1 << 14
 _SAMPLE_MAX = 1 << 16
 _BUCKETS = 1 << 10
+# Rows at least this long select with buckets in select_rows (unsigned keys).
+_ROW_BUCKETS_MIN = 1 << 10
 # Entries per block of the bracket pass (a multiple of 8; fits in L1 with its flags).
 _BLOCK = 1 << 12
 
@@ -363,9 +365,12 @@ def select_rows(a, mag, k, out, mask):
     """Keep the ``k`` largest ``mag`` entries of every row of a 2-D array.
 
     ``a`` (rows x L, any real or complex dtype) supplies the kept values,
-    ``mag`` (rows x L, float) the magnitudes compared; 0 <= k <= L.  Used for
+    ``mag`` (rows x L) the magnitudes compared, as floats or as the unsigned
+    bit patterns of non-negative floats (same order); 0 <= k <= L.  Used for
     top-k along an axis, per group of consecutive entries and N:M selection.
-    Ties are broken by the lowest index within the row.
+    Ties are broken by the lowest index within the row.  Rows of at least
+    ``_ROW_BUCKETS_MIN`` entries select with buckets, shorter ones with
+    quickselect, groups of at most 16 with k arg-max passes.
     """
     rows, length = mag.shape
     want_out = out.size > 0
@@ -398,7 +403,10 @@ def select_rows(a, mag, k, out, mask):
             continue
         for j in range(length):
             scratch[j] = mag[r, j]
-        t = _kth_smallest(scratch, length, length - k)
+        if length >= _ROW_BUCKETS_MIN:
+            t = _kth_smallest_bits(scratch, length, length - k)
+        else:
+            t = _kth_smallest(scratch, length, length - k)
         n_gt = 0
         for j in range(length):
             if mag[r, j] > t:

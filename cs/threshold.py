@@ -80,17 +80,32 @@ def _select(x, k, axis, group_size, want_values, want_mask, name="k"):
     else:
         k = check_int(k, name, low=0, high=length, high_what=f"the length of axis {axis}")
         rows = np.ascontiguousarray(moved).reshape(-1, max(length, 1))
-    if not is_all_finite(rows):
-        raise ValueError("x contains NaN or infinity")
-    mag = np.abs(rows)
-    out = np.empty_like(rows) if want_values else np.zeros((0, 0), rows.dtype)
-    mask = np.empty(rows.shape, bool) if want_mask else np.zeros((0, 0), bool)
-    if rows.size:
-        _kernels.select_rows(rows, mag, k, out, mask)
+    if length >= _SAMPLED_MIN and group_size is None and rows.dtype in _UINT and 0 < k < length:
+        # long rows (few of them): the flat kernels row by row beat select_rows
+        out = np.empty_like(rows)
+        for row, row_out in zip(rows, out):
+            if _flat_into(row, k, row_out) != 0:
+                raise ValueError("x contains NaN or infinity")
+        mask = np.stack([_mask_of(row, k, row_out) for row, row_out in zip(rows, out)]) \
+            if want_mask else None
+    else:
+        out, mask = _select_rows(rows, k, want_values, want_mask)
 
     def back(arr):
         return np.moveaxis(arr.reshape(moved.shape), -1, axis)
     return (back(out) if want_values else None), (back(mask) if want_mask else None)
+
+
+def _select_rows(rows, k, want_values, want_mask):
+    if not is_all_finite(rows):
+        raise ValueError("x contains NaN or infinity")
+    mag = np.abs(rows)
+    mag = mag.view(_UINT[mag.dtype][0])  # non-negative floats: their bits sort the same
+    out = np.empty_like(rows) if want_values else np.zeros((0, 0), rows.dtype)
+    mask = np.empty(rows.shape, bool) if want_mask else np.zeros((0, 0), bool)
+    if rows.size:
+        _kernels.select_rows(rows, mag, k, out, mask)
+    return out, mask
 
 
 def _select_flat(x, k, want_values, want_mask):
@@ -107,8 +122,17 @@ def _select_flat(x, k, want_values, want_mask):
         _, mask = _select_flat(np.abs(flat), k, False, True)
         values = np.where(mask, flat, 0).reshape(x.shape) if want_values else None
         return values, (mask.reshape(x.shape) if want_mask else None)
-    uint, absmask, nonfinite, shift = _UINT[flat.dtype]
     out = np.empty_like(flat)
+    if _flat_into(flat, k, out) != 0:
+        raise ValueError("x contains NaN or infinity")
+    mask = _mask_of(flat, k, out).reshape(x.shape) if want_mask else None
+    return (out.reshape(x.shape) if want_values else None), mask
+
+
+def _flat_into(flat, k, out):
+    """Top-k of the real 1-D C-contiguous ``flat`` (0 < k < size) into ``out``; the status."""
+    n = flat.size
+    uint, absmask, nonfinite, shift = _UINT[flat.dtype]
     bits = flat.view(uint)
     # each kernel compiles on first use, so a solve on small arrays never compiles the others
     status = 1
@@ -119,18 +143,20 @@ def _select_flat(x, k, want_values, want_mask):
             status = _kernels.select_small(flat, bits, k, absmask, nonfinite, out)
         else:
             status = _kernels.select_histogram(flat, bits, k, absmask, nonfinite, shift, out)
-    if status != 0:
-        raise ValueError("x contains NaN or infinity")
-    mask = None
-    if want_mask:
-        # kept entries are the nonzeros of out, plus the lowest-index zeros of x when
-        # the k-th largest magnitude is 0 (zeros tie, lowest index first)
-        mask = out != 0
-        missing = k - int(np.count_nonzero(mask))
-        if missing:
-            mask[np.flatnonzero(flat == 0)[:missing]] = True
-        mask = mask.reshape(x.shape)
-    return (out.reshape(x.shape) if want_values else None), mask
+    return status
+
+
+def _mask_of(flat, k, out):
+    """The mask of the k kept entries, from the values ``out`` the kernels wrote.
+
+    Kept entries are the nonzeros of ``out``, plus the lowest-index zeros of
+    ``flat`` when the k-th largest magnitude is 0 (zeros tie, lowest first).
+    """
+    mask = out != 0
+    missing = k - int(np.count_nonzero(mask))
+    if missing:
+        mask[np.flatnonzero(flat == 0)[:missing]] = True
+    return mask
 
 
 def hard(x, k, *, axis=None, group_size=None, return_mask=False):

@@ -263,3 +263,22 @@ def test_svt_with_rank_hint_matches_exact_and_falls_back():
     np.testing.assert_allclose(short.X, exact.X, atol=1e-12)
     with pytest.raises(ValueError, match="rank_hint"):
         T.svt(M, 0.5, rank_hint=71)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_long_rows_use_the_flat_kernels_and_match_reference(dtype):
+    # rows of >= 8192 entries go row by row through the flat kernels; ties and zeros included
+    rng = np.random.default_rng(11)
+    x = np.concatenate([rng.standard_normal((3, 9000)), rng.integers(-2, 3, (2, 9000)),
+                        np.zeros((1, 9000))]).astype(dtype)
+    for k in (1, 900, 4500, 8999):
+        values, mask = T.hard(x, k, axis=1, return_mask=True)
+        ref_v, ref_m = naive.keep_largest_rows(x, k)
+        np.testing.assert_array_equal(mask, ref_m)
+        np.testing.assert_array_equal(values, ref_v)
+        assert values.dtype == dtype
+    np.testing.assert_array_equal(T.hard(x.T, 900, axis=0), naive.keep_largest_rows(x, 900)[0].T)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        bad = x.copy()
+        bad[2, 5] = np.nan
+        T.hard(bad, 10, axis=1)
