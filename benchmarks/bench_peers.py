@@ -154,17 +154,21 @@ def sparse_cases(repeat):
     header(f"2. sparse, FJLT {p} x {n}, k = {k}; floor one DCT pair = {floor * 1e3:.3f} ms")
     t, res = median_time(lambda: niht(A, b, sparsity=k, tol=1e-6), repeat)
     line("cs niht", t, res.n_iter, floor, rel_err(res.x, x0))
+    peer_spgl1("spgl1 spg_bp (LinearOperator)", A, b, x0, floor, repeat)
+    print("  scikit-learn OMP needs an explicit matrix: not run on the FJLT")
+
+
+def peer_spgl1(name, A, b, x0, floor, repeat):
     try:
         import spgl1
     except ImportError:
         print("  spgl1 not installed: skipped (pip install spgl1)")
-    else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            t, out = median_time(lambda: spgl1.spg_bp(A, b, opt_tol=1e-6, iter_lim=5000,
-                                                      verbosity=0), repeat)
-        line("spgl1 spg_bp (LinearOperator)", t, out[3]["niters"], floor, rel_err(out[0], x0))
-    print("  scikit-learn OMP needs an explicit matrix: not run on the FJLT")
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t, out = median_time(lambda: spgl1.spg_bp(A, b, opt_tol=1e-6, iter_lim=5000, verbosity=0),
+                             repeat)
+    line(name, t, out[3]["niters"], floor, rel_err(out[0], x0))
 
 
 def peers_dense(M, b, x0, k, floor, repeat):
@@ -176,16 +180,7 @@ def peers_dense(M, b, x0, k, floor, repeat):
         omp = OrthogonalMatchingPursuit(n_nonzero_coefs=k, fit_intercept=False)
         t, fitted = median_time(lambda: omp.fit(M, b), repeat)
         line("scikit-learn OMP (k steps)", t, k, floor, rel_err(fitted.coef_, x0))
-    try:
-        import spgl1
-    except ImportError:
-        print("  spgl1 not installed: skipped (pip install spgl1)")
-    else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            t, out = median_time(lambda: spgl1.spg_bp(M, b, opt_tol=1e-6, iter_lim=5000,
-                                                      verbosity=0), repeat)
-        line("spgl1 spg_bp", t, out[3]["niters"], floor, rel_err(out[0], x0))
+    peer_spgl1("spgl1 spg_bp", M, b, x0, floor, repeat)
 
 
 def ls_instance(A, shape, r, s, rng):

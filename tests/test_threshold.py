@@ -282,3 +282,12 @@ def test_long_rows_use_the_flat_kernels_and_match_reference(dtype):
         bad = x.copy()
         bad[2, 5] = np.nan
         T.hard(bad, 10, axis=1)
+
+
+def test_warm_up_compiles_and_names_bad_arguments():
+    assert T.warm_up(np.float64, size=100) >= 0.0
+    assert T.warm_up(np.float32) >= 0.0
+    with pytest.raises(ValueError, match="dtype"):
+        T.warm_up(np.int8)
+    with pytest.raises(ValueError, match="size=0"):
+        T.warm_up(size=0)
