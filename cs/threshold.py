@@ -31,28 +31,37 @@ neural network initialization with sparsity inducing activations", ICLR 2024.
 
 from __future__ import annotations
 
+import time
 from typing import NamedTuple
 
 import numpy as np
 
 from . import _kernels
-from ._validation import (as_rng, check_array, check_axis, check_choice, check_int,
-                          check_real, is_all_finite)
+from ._validation import (as_rng, check_array, check_axis, check_choice, check_dtype,
+                          check_int, check_real, is_all_finite)
 
 __all__ = [
     "hard", "top_k_mask", "support", "nm", "tau_for_density", "hard_tau",
     "soft", "shifted_relu", "clip", "LowRank", "truncate_rank",
-    "randomized_svd", "svt",
+    "randomized_svd", "svt", "warm_up",
 ]
 
 _UINT = {np.dtype(np.float32): (np.uint32, np.uint32(0x7FFFFFFF), np.uint32(0x7F800000), 15),
          np.dtype(np.float64): (np.uint64, np.uint64(0x7FFFFFFFFFFFFFFF),
                                 np.uint64(0x7FF0000000000000), 47)}
-_EMPTY_BOOL = np.zeros(0, dtype=bool)
+# From this size the sampled bracket (select_flat) beats bucket selection on everything
+# (select_small); up to _QUICKSELECT_MAX a missed bracket falls back to select_small,
+# above it to the radix histogram.  Crossovers: benchmarks/bench_threshold.py.
+_SAMPLED_MIN = 1 << 13
+_QUICKSELECT_MAX = 1 << 16
 
 
 def _select(x, k, axis, group_size, want_values, want_mask, name="k"):
     """Validate and run the top-k kernels; return (values or None, mask or None)."""
+    if (axis is None and group_size is None and type(x) is np.ndarray and x.dtype in _UINT
+            and type(k) is int and 0 < k < x.size):
+        # the checks below would pass unchanged: skip them (microseconds on small arrays)
+        return _select_flat(x, k, want_values, want_mask)
     x = check_array(x, "x", finite=False)
     if axis is None and group_size is None:
         k = check_int(k, name, low=0, high=x.size, high_what="the number of entries of x")
@@ -71,17 +80,32 @@ def _select(x, k, axis, group_size, want_values, want_mask, name="k"):
     else:
         k = check_int(k, name, low=0, high=length, high_what=f"the length of axis {axis}")
         rows = np.ascontiguousarray(moved).reshape(-1, max(length, 1))
-    if not is_all_finite(rows):
-        raise ValueError("x contains NaN or infinity")
-    mag = np.abs(rows)
-    out = np.empty_like(rows) if want_values else np.zeros((0, 0), rows.dtype)
-    mask = np.empty(rows.shape, bool) if want_mask else np.zeros((0, 0), bool)
-    if rows.size:
-        _kernels.select_rows(rows, mag, k, out, mask)
+    if length >= _SAMPLED_MIN and group_size is None and rows.dtype in _UINT and 0 < k < length:
+        # long rows (few of them): the flat kernels row by row beat select_rows
+        out = np.empty_like(rows)
+        for row, row_out in zip(rows, out):
+            if _flat_into(row, k, row_out) != 0:
+                raise ValueError("x contains NaN or infinity")
+        mask = np.stack([_mask_of(row, k, row_out) for row, row_out in zip(rows, out)]) \
+            if want_mask else None
+    else:
+        out, mask = _select_rows(rows, k, want_values, want_mask)
 
     def back(arr):
         return np.moveaxis(arr.reshape(moved.shape), -1, axis)
     return (back(out) if want_values else None), (back(mask) if want_mask else None)
+
+
+def _select_rows(rows, k, want_values, want_mask):
+    if not is_all_finite(rows):
+        raise ValueError("x contains NaN or infinity")
+    mag = np.abs(rows)
+    mag = mag.view(_UINT[mag.dtype][0])  # non-negative floats: their bits sort the same
+    out = np.empty_like(rows) if want_values else np.zeros((0, 0), rows.dtype)
+    mask = np.empty(rows.shape, bool) if want_mask else np.zeros((0, 0), bool)
+    if rows.size:
+        _kernels.select_rows(rows, mag, k, out, mask)
+    return out, mask
 
 
 def _select_flat(x, k, want_values, want_mask):
@@ -98,13 +122,41 @@ def _select_flat(x, k, want_values, want_mask):
         _, mask = _select_flat(np.abs(flat), k, False, True)
         values = np.where(mask, flat, 0).reshape(x.shape) if want_values else None
         return values, (mask.reshape(x.shape) if want_mask else None)
-    uint, absmask, nonfinite, shift = _UINT[flat.dtype]
-    out = np.empty_like(flat) if want_values else np.zeros(0, flat.dtype)
-    mask = np.empty(n, bool) if want_mask else _EMPTY_BOOL
-    status = _kernels.select_flat(flat, flat.view(uint), k, absmask, nonfinite, shift, out, mask)
-    if status != 0:
+    out = np.empty_like(flat)
+    if _flat_into(flat, k, out) != 0:
         raise ValueError("x contains NaN or infinity")
-    return (out.reshape(x.shape) if want_values else None), (mask.reshape(x.shape) if want_mask else None)
+    mask = _mask_of(flat, k, out).reshape(x.shape) if want_mask else None
+    return (out.reshape(x.shape) if want_values else None), mask
+
+
+def _flat_into(flat, k, out):
+    """Top-k of the real 1-D C-contiguous ``flat`` (0 < k < size) into ``out``; the status."""
+    n = flat.size
+    uint, absmask, nonfinite, shift = _UINT[flat.dtype]
+    bits = flat.view(uint)
+    # each kernel compiles on first use, so a solve on small arrays never compiles the others
+    status = 1
+    if n >= _SAMPLED_MIN:
+        status = _kernels.select_flat(flat, bits, k, absmask, nonfinite, out)
+    if status == 1:  # small array, or the sampled bracket missed (heavy ties): exact selection
+        if n <= _QUICKSELECT_MAX:
+            status = _kernels.select_small(flat, bits, k, absmask, nonfinite, out)
+        else:
+            status = _kernels.select_histogram(flat, bits, k, absmask, nonfinite, shift, out)
+    return status
+
+
+def _mask_of(flat, k, out):
+    """The mask of the k kept entries, from the values ``out`` the kernels wrote.
+
+    Kept entries are the nonzeros of ``out``, plus the lowest-index zeros of
+    ``flat`` when the k-th largest magnitude is 0 (zeros tie, lowest first).
+    """
+    mask = out != 0
+    missing = k - int(np.count_nonzero(mask))
+    if missing:
+        mask[np.flatnonzero(flat == 0)[:missing]] = True
+    return mask
 
 
 def hard(x, k, *, axis=None, group_size=None, return_mask=False):
@@ -365,3 +417,42 @@ def svt(X, tau, *, rank_hint=None, n_oversamples=10, n_power_iter=2, rng=None):
     r = int(np.count_nonzero(s > tau))
     U, s, Vt = U[:, :r], s[:r] - tau, Vt[:r]
     return LowRank(_product(U, s, Vt).astype(X.dtype, copy=False), U, s, Vt)
+
+
+def warm_up(dtype=np.float64, *, size=None):
+    """Compile (or load from numba's cache) the kernels a solve uses; return the seconds.
+
+    Numba compiles each kernel on its first call in a fresh environment and
+    stores it in the on-disk cache, from which later processes load it in
+    milliseconds.  Call this before timing anything, so that the one-off
+    compilation is reported apart (``cs demo`` prints it as "compiling (first
+    run only)").  Kernels are compiled for ``dtype`` only: float32 kernels are
+    compiled only when float32 data is used.
+
+    Parameters
+    ----------
+    dtype : float32 or float64
+    size : int, optional
+        The number of entries the solve thresholds (``m * n`` for an m x n
+        unknown): only the top-k path for arrays of that size is compiled,
+        with ``hard_tau`` and the finiteness check.  By default every top-k
+        path (small and sampled) and ``soft`` too.
+
+    Returns
+    -------
+    float
+        Wall-clock seconds spent (a fraction of a second when the cache is warm).
+    """
+    dtype = check_dtype(dtype)
+    sizes = (_SAMPLED_MIN // 2, 2 * _SAMPLED_MIN)
+    if size is not None:
+        size = check_int(size, "size", low=1)
+        sizes = (2 * _SAMPLED_MIN,) if size >= _SAMPLED_MIN else (_SAMPLED_MIN // 2,)
+    start = time.perf_counter()
+    for n in sizes:
+        x = np.linspace(-1.0, 1.0, n, dtype=dtype)
+        hard(x, n // 10)
+    hard_tau(x, 0.5)  # checks finiteness too
+    if size is None:
+        soft(x, 0.5)
+    return time.perf_counter() - start

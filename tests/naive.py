@@ -18,6 +18,18 @@ def keep_largest_rows(x2d, k):
     return np.array(values).reshape(x2d.shape), np.array(masks).reshape(x2d.shape)
 
 
+def restricted_matvec(M, cols, v):
+    """M[:, cols] @ v with M dense or scipy.sparse (densified: slow, obvious)."""
+    dense = M.toarray() if hasattr(M, "toarray") else np.asarray(M)
+    return dense[:, cols] @ v
+
+
+def restricted_rmatvec(M, cols, y):
+    """M[:, cols].T @ y."""
+    dense = M.toarray() if hasattr(M, "toarray") else np.asarray(M)
+    return dense[:, cols].T @ y
+
+
 def soft(x, tau, level=np.inf):
     return np.sign(x) * np.minimum(np.maximum(np.abs(x) - tau, 0), level)
 

@@ -8,12 +8,21 @@ import sys
 
 SCRIPT = """
 import numpy as np
-from cs import threshold
+import scipy.sparse
+from cs import _kernels, threshold
 x = np.random.default_rng(0).standard_normal(200_000)
 values = threshold.hard(x, 20_000)
+small = threshold.hard(x[:500], 50)
 rows = threshold.hard(x.reshape(-1, 8), 2, axis=1)
 soft = threshold.soft(x, 0.5, level=1.0)
-print(int(np.count_nonzero(values)), int(np.count_nonzero(rows)), float(np.abs(soft).sum()))
+M = x[:6000].reshape(60, 100)
+cols = np.arange(0, 100, 7, dtype=np.int64)
+dense = _kernels.rows_matvec(M, cols, x[:cols.size], np.empty(60))
+S = scipy.sparse.csr_matrix(M)
+sparse = _kernels.csr_matvec(S.data, S.indices, S.indptr, 100, cols, x[:cols.size], np.empty(60))
+assert np.allclose(dense, sparse)
+print(int(np.count_nonzero(values)), int(np.count_nonzero(rows)), int(np.count_nonzero(small)),
+      float(np.abs(soft).sum()), float(dense.sum()))
 """
 
 
@@ -26,4 +35,4 @@ def test_cold_cache_compiles_then_warm_cache_loads(tmp_path):
     warm = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True,
                           check=True)
     assert cold.stdout == warm.stdout
-    assert cold.stdout.split()[:2] == ["20000", str(200_000 // 8 * 2)]
+    assert cold.stdout.split()[:3] == ["20000", str(200_000 // 8 * 2), "50"]

@@ -45,6 +45,46 @@ def test_hard_large_paths_match_reference(dtype, n):
             np.testing.assert_array_equal(mask, ref_mask)
             np.testing.assert_array_equal(values, ref_values)
             assert mask.sum() == k
+            np.testing.assert_array_equal(T.top_k_mask(x, k), ref_mask)  # the mask-only kernel pass
+
+
+def _patterns(n, rng):
+    """Inputs that break naive selections: sorted, reversed, organ pipe, ties, far clusters."""
+    ramp = np.arange(n, dtype=float)
+    return {"gaussian": rng.standard_normal(n), "sorted": ramp, "reversed": ramp[::-1].copy(),
+            "organ": np.minimum(ramp, ramp[::-1]), "ties": rng.integers(-2, 3, n).astype(float),
+            "mostly zero": np.where(rng.random(n) < 0.05, rng.standard_normal(n), 0.0),
+            "far clusters": np.where(rng.random(n) < 0.5, 1e-30, 1e30) * rng.random(n)}
+
+
+@pytest.mark.parametrize("n", [2, 63, 1000, 8191, 8192, 30_000, 65_537])
+def test_hard_every_path_on_adversarial_patterns(n):
+    # below 8192 entries bucket selection on everything, above it the sampled bracket,
+    # its exact fallback on everything up to 65,536 and its radix fallback beyond
+    rng = np.random.default_rng(n)
+    for name, x in _patterns(n, rng).items():
+        for dtype in (np.float64, np.float32):
+            xd = x.astype(dtype)
+            for k in sorted({1, max(n // 100, 1), n // 2, n - 1} - {0}):
+                values, mask = T.hard(xd, k, return_mask=True)
+                ref_values, ref_mask = naive.keep_largest(xd, k)
+                np.testing.assert_array_equal(mask, ref_mask, err_msg=f"{name} {dtype} k={k}")
+                np.testing.assert_array_equal(values, ref_values, err_msg=f"{name} {dtype} k={k}")
+
+
+@settings(max_examples=100, deadline=None)
+@given(keys=hnp.arrays(np.uint64, st.integers(1, 3000),
+                       elements=st.one_of(st.integers(0, 5), st.integers(0, 2**63 - 1))),
+       data=st.data())
+def test_kth_smallest_kernels_match_sort(keys, data):
+    from cs import _kernels
+
+    kth = data.draw(st.integers(0, keys.size - 1))
+    expected = np.sort(keys)[kth]
+    assert _kernels._kth_smallest(keys.copy(), keys.size, kth) == expected
+    assert _kernels._kth_smallest_bits(keys.copy(), keys.size, kth) == expected
+    floats = keys.astype(np.float64)
+    assert _kernels._kth_smallest(floats, floats.size, kth) == np.sort(keys.astype(np.float64))[kth]
 
 
 @settings(max_examples=80, deadline=None)
@@ -223,3 +263,31 @@ def test_svt_with_rank_hint_matches_exact_and_falls_back():
     np.testing.assert_allclose(short.X, exact.X, atol=1e-12)
     with pytest.raises(ValueError, match="rank_hint"):
         T.svt(M, 0.5, rank_hint=71)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_long_rows_use_the_flat_kernels_and_match_reference(dtype):
+    # rows of >= 8192 entries go row by row through the flat kernels; ties and zeros included
+    rng = np.random.default_rng(11)
+    x = np.concatenate([rng.standard_normal((3, 9000)), rng.integers(-2, 3, (2, 9000)),
+                        np.zeros((1, 9000))]).astype(dtype)
+    for k in (1, 900, 4500, 8999):
+        values, mask = T.hard(x, k, axis=1, return_mask=True)
+        ref_v, ref_m = naive.keep_largest_rows(x, k)
+        np.testing.assert_array_equal(mask, ref_m)
+        np.testing.assert_array_equal(values, ref_v)
+        assert values.dtype == dtype
+    np.testing.assert_array_equal(T.hard(x.T, 900, axis=0), naive.keep_largest_rows(x, 900)[0].T)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        bad = x.copy()
+        bad[2, 5] = np.nan
+        T.hard(bad, 10, axis=1)
+
+
+def test_warm_up_compiles_and_names_bad_arguments():
+    assert T.warm_up(np.float64, size=100) >= 0.0
+    assert T.warm_up(np.float32) >= 0.0
+    with pytest.raises(ValueError, match="dtype"):
+        T.warm_up(np.int8)
+    with pytest.raises(ValueError, match="size=0"):
+        T.warm_up(size=0)
