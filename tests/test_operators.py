@@ -123,3 +123,46 @@ def test_bad_input_is_named():
 def test_dense_operator_too_large_for_memory_is_refused():
     with pytest.raises(MemoryError, match="GiB"):
         ops.gaussian(10**6, (1000, 1000))
+
+
+# --- restricted products on every layout a user brings (issue 9) -------------
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("layout", ["fortran", "keep"])
+def test_restricted_products_on_a_c_ordered_matrix(dtype, layout):
+    rng = np.random.default_rng(3)
+    M = rng.standard_normal((40, 90)).astype(dtype)  # C order, as NumPy makes it
+    A = ops.as_operator(M, layout=layout)
+    assert A.matrix.flags.f_contiguous == (layout == "fortran")
+    assert A.matrix.flags.c_contiguous == (layout == "keep")
+    support = rng.choice(90, 13, replace=False)
+    values = rng.standard_normal(13).astype(dtype)
+    y = rng.standard_normal(40).astype(dtype)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    got = A.forward_sparse(values, support)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, M[:, support] @ values, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(A.adjoint_at(y, support), M[:, support].T @ y, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+def test_restricted_products_on_sparse_matrices(fmt):
+    rng = np.random.default_rng(4)
+    dense = rng.standard_normal((30, 70)) * (rng.random((30, 70)) < 0.2)
+    A = ops.as_operator(scipy.sparse.csr_array(dense).asformat(fmt))
+    support = rng.choice(70, 9, replace=False)
+    values, y = rng.standard_normal(9), rng.standard_normal(30)
+    np.testing.assert_allclose(A.forward_sparse(values, support), dense[:, support] @ values,
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(A.adjoint_at(y, support), dense[:, support].T @ y, rtol=1e-12, atol=1e-12)
+    assert ops.dot_test(A, rng=0)
+
+
+def test_restricted_products_fall_back_for_complex_values_and_bad_layout():
+    rng = np.random.default_rng(5)
+    M = rng.standard_normal((12, 20))
+    A = ops.as_operator(M)
+    values = rng.standard_normal(3) + 1j * rng.standard_normal(3)
+    np.testing.assert_allclose(A.forward_sparse(values, [1, 5, 7]), M[:, [1, 5, 7]] @ values)
+    with pytest.raises(ValueError, match="layout"):
+        ops.as_operator(M, layout="C")
