@@ -46,11 +46,90 @@ def test_iht_and_omp_recover_the_easier_rho_005_instance_19_of_20(solver):
 def test_iht_unit_step_fails_where_htp_succeeds():
     # rho = 0.1 at unit step: ||A||^2 ~ (1 + sqrt(2))^2 > 2 and IHT does not converge
     prob = sparse_problem(1024, 0.5, 0.1, rng=0)
-    res = iht(prob.A, prob.b, sparsity=prob.sparsity, max_iter=200)
+    res = iht(prob.A, prob.b, sparsity=prob.sparsity, mu=1.0, max_iter=200)
     assert not res.converged and relative_error(res.x, prob.x) > 1e-2
     # a step of 0.3 brings it back
     res = iht(prob.A, prob.b, sparsity=prob.sparsity, mu=0.3)
     assert res.converged and relative_error(res.x, prob.x) < 1e-6
+
+
+def test_iht_default_step_recovers_where_the_unit_step_diverges():
+    # N(0, 1/p) entries, p/N = 1/2: ||A||^2 ~ (1 + sqrt 2)^2 ~ 5.8, so mu = 1 overshoots
+    prob = sparse_problem(1024, 0.5, 0.1, rng=0)
+    unit = iht(prob.A, prob.b, sparsity=prob.sparsity, mu=1.0)
+    assert unit.status == Status.DIVERGED and not unit.converged and unit.n_iter < 30
+    res = iht(prob.A, prob.b, sparsity=prob.sparsity, rng=0)
+    assert res.converged and relative_error(res.x, prob.x) < 1e-6
+    # the step comes from a power-iteration estimate of ||A||^2 from below, with a 10 % margin
+    norm2 = np.linalg.norm(prob.A.todense(), 2) ** 2
+    assert 0.95 * norm2 <= res.info["norm_estimate"] <= norm2 * (1 + 1e-12)
+    assert res.info["mu"] == pytest.approx(1 / (1.1 * res.info["norm_estimate"]), rel=1e-12)
+    assert res.info["mu"] * norm2 < 1                               # Blumensath & Davies' condition
+    np.testing.assert_array_equal(res.history["step"], res.info["mu"])
+    # seeded: the same rng gives the same step and the same run
+    again = iht(prob.A, prob.b, sparsity=prob.sparsity, rng=0)
+    assert again.info["mu"] == res.info["mu"] and again.n_iter == res.n_iter
+    # an explicit mu is kept as given, with no estimate
+    given = iht(prob.A, prob.b, sparsity=prob.sparsity, mu=0.3)
+    assert given.info["mu"] == 0.3 and given.info["norm_estimate"] is None
+
+
+def test_iht_with_a_huge_step_reports_divergence():
+    prob = sparse_problem(256, 0.5, 0.1, rng=3)
+    res = iht(prob.A, prob.b, sparsity=prob.sparsity, mu=1e3)
+    assert res.status == Status.DIVERGED and not res.converged and res.n_iter <= 3
+    assert res.history["residual"][-1] > 10
+
+
+def _columns_problem(p, n, seed):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((p, n)) / np.sqrt(p), rng.standard_normal(p)
+
+
+def test_cosamp_least_squares_by_cholesky_equal_lstsq():
+    from scipy.linalg import lstsq
+
+    from cs.solvers.greedy import _least_squares
+
+    M, y = _columns_problem(200, 500, 0)
+    where = np.sort(np.random.default_rng(1).choice(500, 60, replace=False))
+    for matrix in (M, np.asfortranarray(M)):
+        counts = {}
+        z = _least_squares(ops.as_operator(matrix), y, where, None, counts)
+        np.testing.assert_allclose(z, lstsq(M[:, where], y)[0], rtol=0, atol=1e-10)
+        assert counts == {"cholesky": 1}
+
+
+def test_cosamp_least_squares_fall_back_on_a_rank_deficient_support():
+    from scipy.linalg import lstsq
+
+    from cs.solvers.greedy import _least_squares
+
+    M, y = _columns_problem(50, 120, 2)
+    M[:, 7] = M[:, 3]                       # two equal columns: the Gram matrix is singular
+    where = np.array([1, 3, 7, 20, 40])
+    counts = {}
+    z = _least_squares(ops.as_operator(M), y, where, None, counts)
+    assert counts == {"fallback": 1}
+    np.testing.assert_allclose(z, lstsq(M[:, where], y)[0], rtol=0, atol=1e-10)   # the minimum-norm solution
+    assert z[1] == pytest.approx(z[2], abs=1e-12)
+    # nearly dependent columns: the factor succeeds but its diagonal flags the conditioning
+    M[:, 7] = M[:, 3] + 1e-6 * M[:, 5]
+    counts = {}
+    _least_squares(ops.as_operator(M), y, where, None, counts)
+    assert counts == {"fallback": 1}
+    # more columns than rows: the minimum-norm solution, by the fallback
+    counts = {}
+    z = _least_squares(ops.as_operator(M), y, np.arange(60), None, counts)
+    assert counts == {"fallback": 1}
+    np.testing.assert_allclose(M[:, :60] @ z, y, atol=1e-10)
+
+
+def test_cosamp_solves_by_cholesky_on_a_gaussian_instance():
+    prob = sparse_problem(1024, 0.5, 0.1, rng=4)
+    res = cosamp(prob.A, prob.b, sparsity=prob.sparsity)
+    assert res.converged and relative_error(res.x, prob.x) < 1e-10
+    assert res.info["least_squares"].get("cholesky", 0) == res.n_iter and "fallback" not in res.info["least_squares"]
 
 
 # ---------------------------------------------------------------- failure outside the region
@@ -173,7 +252,10 @@ def test_matrix_free_operator_gives_the_explicit_answer(solver):
 def test_fast_and_sparse_operators(solver):
     for operator in ("dct", "expander"):
         prob = sparse_problem(256, 0.5, 0.05, operator=operator, rng=5)
-        res = solver(prob.A, prob.b, sparsity=prob.sparsity)
+        # the expander's nonzero mean makes ||A||^2 ~ 16: IHT's safe default step (1/17.6) is too
+        # slow there and stalls; the unit step, which its restricted isometry allows, recovers
+        kwargs = {"mu": 1.0} if solver is iht and operator == "expander" else {}
+        res = solver(prob.A, prob.b, sparsity=prob.sparsity, **kwargs)
         assert res.converged, (operator, res.reason)
         assert relative_error(res.x, prob.x) < 1e-6, operator
 
