@@ -15,11 +15,7 @@ Settings:
 * "safeguard": the solver's default, ``safeguard=(0.01, 2.0)`` (when the
   support changes, shrink the step until it is below
   (1 - c) ||x_new - x||^2 / ||A(x_new - x)||^2);
-* "plain": the normalised step alone.  The solver has no option that turns
-  the safeguard off (c = 1 divides by zero, kappa (1 - c) = 1 never ends), so
-  this study makes the support test always say "same support" by patching
-  ``_SparseModel.same_subspace`` inside ``cs.solvers.niht`` for the plain
-  runs only; the suggested public option is ``safeguard=None``.
+* "plain": the normalised step alone, ``safeguard=None``.
 """
 
 import argparse
@@ -40,27 +36,6 @@ DELTAS = (0.1, 0.3, 0.5, 0.7)
 RHOS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45)
 
 
-def _plain_step():
-    """A context that turns the safeguard's backtracking off (see the module docstring)."""
-    import importlib
-
-    mod = importlib.import_module("cs.solvers.niht")
-    model = getattr(mod, "_SparseModel", None)
-    if model is None or not hasattr(model, "same_subspace"):
-        raise SystemExit("cs.solvers.niht has no _SparseModel.same_subspace to patch; "
-                         "update this study to the solver's safeguard option")
-
-    class Plain:
-        def __enter__(self):
-            self.saved = model.__dict__["same_subspace"]
-            model.same_subspace = staticmethod(lambda aux, new_aux: True)
-
-        def __exit__(self, *exc):
-            model.same_subspace = self.saved
-
-    return Plain()
-
-
 def run_cell(operator, n, delta, rho, trials, plain):
     wins, times, iters = 0, [], []
     for trial in range(trials):
@@ -68,11 +43,8 @@ def run_cell(operator, n, delta, rho, trials, plain):
                                        0 if operator == "gaussian" else 1])
         prob = sparse_problem(n, delta, rho, operator=operator, rng=np.random.default_rng(seed))
         start = time.perf_counter()
-        if plain:
-            with _plain_step():
-                res = niht(prob.A, prob.b, sparsity=prob.sparsity, tol=1e-6, max_iter=500)
-        else:
-            res = niht(prob.A, prob.b, sparsity=prob.sparsity, tol=1e-6, max_iter=500)
+        res = niht(prob.A, prob.b, sparsity=prob.sparsity, tol=1e-6, max_iter=500,
+                   safeguard=None if plain else (0.01, 2.0))
         times.append(time.perf_counter() - start)
         iters.append(res.n_iter)
         err = np.linalg.norm(res.x - prob.x) / max(np.linalg.norm(prob.x), 1e-300)

@@ -135,3 +135,13 @@ def test_float32_problems_are_solved_in_float32():
     low = low_rank_problem((50, 60), 0.5, 0.2, operator="fjlt", rng=0, dtype=np.float32)
     res = niht(low.A, low.b, rank=low.rank)
     assert res.X.dtype == np.float32 and relative_error(res.X, low.x) < 1e-4
+
+
+def test_niht_without_the_safeguard_takes_the_plain_step_and_still_recovers():
+    p = sparse_problem(256, 0.5, 0.1, rng=7)
+    plain = niht(p.A, p.b, sparsity=p.sparsity, safeguard=None)
+    guarded = niht(p.A, p.b, sparsity=p.sparsity)
+    assert plain.converged and guarded.converged
+    assert np.linalg.norm(plain.x - p.x) / np.linalg.norm(p.x) < 1e-6
+    with pytest.raises(ValueError, match="safeguard"):
+        niht(p.A, p.b, sparsity=p.sparsity, safeguard=(0.5, 2.0))
