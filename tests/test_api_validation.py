@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from cs import metrics, operators, ric, threshold
+from cs import activations, dcsc, metrics, operators, pruning, ric, threshold
 from cs.datasets import synthetic
 from cs.solvers import cosamp, convex, htp, iht, l1, naht, niht, omp, project_ls, rpca
 
@@ -121,6 +121,18 @@ CASES = [
     (ric.bct_bounds, (0.0, 0.1), {}, "delta"),
     (ric.bct_bounds, (0.5, 1.5), {}, "rho"),
     (ric.bct_bounds, ("a", 0.5), {}, "delta"),
+    (threshold.warm_up, (), {"dtype": np.int8}, "dtype"),
+    (threshold.warm_up, (), {"size": 0}, "size"),
+    (pruning.mask_from_scores, (X, 1.0), {}, "sparsity"),
+    (pruning.dsnot, (X, X, np.ones((2, 2), bool)), {}, "mask"),
+    (pruning.sparsegpt, (X, np.eye(5), 0.5), {}, "H"),
+    (pruning.erk_densities, ([(3, 3)], 0.0), {}, "density"),
+    (pruning.imp_round, ([X], [X > 0], 1.0), {}, "fraction"),
+    (activations.edge_of_chaos, ("relu", 0.85), {}, "kind"),
+    (activations.edge_of_chaos, ("shifted_relu", 1.5), {}, "sparsity"),
+    (activations.clipped_shifted_relu, (X, 0.5), {"m": -1.0}, "m"),
+    (activations.tau_for_sparsity, ("soft_threshold", -0.1), {}, "sparsity"),
+    (dcsc.stripe_sparsity, (X, 0), {}, "filter_shape"),
 ]
 
 
