@@ -37,11 +37,23 @@ def naht(A, b, *, rank, sparsity, tol=None, rate_tol=0.999, max_iter=1000, svd="
         S_{j+1} = H_s(S_j + \alpha_S G'),
 
     with :math:`U_j` the column space of :math:`L_j` and :math:`\Omega_j` the
-    support of :math:`S_j`.  :math:`\mathcal{A}(L)` and :math:`\mathcal{A}(S)`
-    are kept, so each half-step costs one adjoint and two forward products
-    (the sparse ones restricted to the support for explicit matrices) and no
-    robust PCA: NAHT's iterations are cheaper than NIHT's, though it usually
-    needs more of them.  Initialisation: :math:`L_0 = H_r(\mathcal{A}^*b)`,
+    support of :math:`S_j`.  :math:`\mathcal{A}(L)`, :math:`\mathcal{A}(S)`
+    and the residual are kept (:math:`r = b - \mathcal{A}(L) - \mathcal{A}(S)`, formed once per
+    half-step from the kept images), so one
+    iteration costs exactly two adjoints, two full forward products
+    (:math:`\mathcal{A}(U_jU_j^TG)` and :math:`\mathcal{A}(L_{j+1})`) and two
+    forward products restricted to the support
+    (:math:`\mathcal{A}(P_{\Omega_j}G')` and :math:`\mathcal{A}(S_{j+1})`), and
+    no robust PCA: NAHT's iterations are cheaper than NIHT's, though it
+    usually needs more of them.
+
+    That is about twice the floor of one forward plus one adjoint product,
+    and it is the least this algorithm allows: the four full products form a
+    chain in which each input depends on the previous output
+    (:math:`G \to \mathcal{A}(U_jU_j^TG) \to \alpha_L \to L_{j+1} \to
+    \mathcal{A}(L_{j+1}) \to G'`), and none is a linear combination of
+    products already made (:math:`L_{j+1} = H_r(L_j + \alpha_L G)` is not
+    linear in :math:`G`), so none can be reused or batched with another.  Initialisation: :math:`L_0 = H_r(\mathcal{A}^*b)`,
     :math:`S_0 = H_s(\mathcal{A}^*b - L_0)`.
 
     Parameters
@@ -66,19 +78,26 @@ def naht(A, b, *, rank, sparsity, tol=None, rate_tol=0.999, max_iter=1000, svd="
     svd = check_choice(svd, "svd", {"auto", "exact", "randomized"})
     low, sparse = _LowRankModel(A, rank, svd, prob.rng), _SparseModel(A, sparsity)
     b_norm = float(np.linalg.norm(b)) or 1.0
-    it = {}  # each component with its subspace and image: L, U, AL and S, support, AS
+    # each component with its subspace and image (L, U, AL; S, support, AS) and the residual
+    # r = b - AL - AS: the images are kept and the residual formed from them (p operations),
+    # so every product below is one the algorithm needs (see the count in the docstring)
+    it = {}
 
-    def half_step(model, X, aux, AX_other, AX):
-        """One normalised gradient step of ``model`` from ``X``, then its projection."""
-        G, alpha = _gradient_step(model, A, b - AX - AX_other, aux, timer)
+    def half_step(model, X, aux, AX_other):
+        """One normalised gradient step of ``model`` from ``X``, then its projection; the
+        residual ``it["r"]`` is renewed from the new image and the other component's."""
+        G, alpha = _gradient_step(model, A, it["r"], aux, timer)
         with timer("projection"):
             X_new, aux_new = model.project(X + alpha * G, aux)
         with timer("operator"):
-            return X_new, aux_new, model.measure(X_new, aux_new), alpha
+            AX_new = model.measure(X_new, aux_new)
+        it["r"] = b - AX_new - AX_other
+        return X_new, aux_new, AX_new, alpha
 
     def accept(alpha_L=np.nan, alpha_S=np.nan):
-        rel = float(np.linalg.norm(b - it["AL"] - it["AS"])) / b_norm
-        return Step(rel, it["L"] + it["S"], it["L"], it["S"], step=alpha_L, extras={"step_S": alpha_S})
+        rel = float(np.linalg.norm(it["r"])) / b_norm
+        # X = L + S is formed only when something needs it (Step.estimate)
+        return Step(rel, None, it["L"], it["S"], step=alpha_L, extras={"step_S": alpha_S})
 
     def first():
         with timer("operator"):
@@ -88,12 +107,13 @@ def naht(A, b, *, rank, sparsity, tol=None, rate_tol=0.999, max_iter=1000, svd="
             S, support = sparse.project(G - L)
         with timer("operator"):
             it.update(L=L, U=U, AL=low.measure(L, U), S=S, support=support, AS=sparse.measure(S, support))
+        it["r"] = b - it["AL"] - it["AS"]
         return accept()
 
     def step(n_iter):
-        L, U, AL, alpha_L = half_step(low, it["L"], it["U"], it["AS"], it["AL"])
+        L, U, AL, alpha_L = half_step(low, it["L"], it["U"], it["AS"])
         it.update(L=L, U=U, AL=AL)
-        S, support, AS, alpha_S = half_step(sparse, it["S"], it["support"], it["AL"], it["AS"])
+        S, support, AS, alpha_S = half_step(sparse, it["S"], it["support"], it["AL"])
         it.update(S=S, support=support, AS=AS)
         return accept(alpha_L, alpha_S)
 
