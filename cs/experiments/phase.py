@@ -76,7 +76,7 @@ SOLVERS = {
 }
 #: Arguments the runner sets itself (not solver options).
 _RUNNER_ARGS = {"A", "b", "sparsity", "rank", "kind", "X_true", "L_true", "S_true", "callback",
-                "rng", "x0", "shape"}
+                "rng", "x0", "init", "shape"}
 #: Schedules: every cell; or walk an axis upward per column, stopping after
 #: ``count`` consecutive settled cells (all trials successful when walking
 #: delta, all failed when walking rho).
