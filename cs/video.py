@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import inspect
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -131,14 +130,6 @@ def _check_options(delta, rank, sparsity, solver, operator, colour, threshold):
 # One solve
 # --------------------------------------------------------------------------
 
-def _niht_takes_init():
-    # TODO(merge): niht(init=...) is requested from the solvers' owner; until it lands
-    # a window starts cold (same answer, more iterations).
-    from .solvers import niht
-
-    return "init" in inspect.signature(niht).parameters
-
-
 class _Progress:
     """A tqdm bar over solver iterations, showing the relative residual."""
 
@@ -148,13 +139,9 @@ class _Progress:
         self.bar = tqdm(desc=desc, unit="it", disable=not enabled, leave=False, dynamic_ncols=True)
 
     def __call__(self, iterate):
-        """NIHT/NAHT's callback: one iteration done (never asks to stop)."""
+        """The solvers' callback: one iteration done (never asks to stop)."""
         self.bar.update(1)
         self.bar.set_postfix_str(f"residual {iterate.residual:.2e}", refresh=False)
-        return False
-
-    def rpca_callback(self, n_iter, L, S):
-        self.bar.update(1)
         return False
 
     def close(self):
@@ -172,18 +159,17 @@ def _solve_matrix(M, *, delta, rank, sparsity, solver, operator, tol, rate_tol, 
     try:
         if delta == 1.0:
             start = time.perf_counter()
-            res = _full_rpca(M, rank, s, tol=tol, max_iter=max_iter, rng=rng, callback=bar.rpca_callback)
+            res = _full_rpca(M, rank, s, tol=tol, max_iter=max_iter, rng=rng, callback=bar)
             seconds["solve"] = seconds.get("solve", 0.0) + time.perf_counter() - start
             return res.L, res.S, res, p, s
         start = time.perf_counter()
         A = getattr(operators, operator)(p, (m, n), rng=rng, dtype=M.dtype)
         b = A.forward(M)
         seconds["measure"] = seconds.get("measure", 0.0) + time.perf_counter() - start
-        kwargs = dict(rank=rank, sparsity=s, tol=tol, rate_tol=rate_tol, max_iter=max_iter, callback=bar)
-        if solver == "niht":
-            kwargs["rng"] = rng
-            if init is not None:
-                kwargs["init"] = init
+        kwargs = dict(rank=rank, sparsity=s, tol=tol, rate_tol=rate_tol, max_iter=max_iter, callback=bar,
+                      rng=rng)
+        if solver == "niht" and init is not None:
+            kwargs["init"] = init
         start = time.perf_counter()
         res = (niht if solver == "niht" else naht)(A, b, **kwargs)
         seconds["solve"] = seconds.get("solve", 0.0) + time.perf_counter() - start
@@ -210,7 +196,7 @@ def _full_rpca(M, rank, s, *, tol, max_iter, rng, callback):
     from .solvers import project_ls, rpca
     from .threshold import hard
 
-    res = rpca(M, rank, method="accaltproj", tol=1e-6 if tol is None else tol,
+    res = rpca(M, rank=rank, method="accaltproj", tol=1e-6 if tol is None else tol,
                max_iter=100 if max_iter is None else max_iter, rng=rng, callback=callback)
     if s == 0 or s == M.size:
         return res
@@ -231,7 +217,7 @@ def _split_block(frames, *, colour, init=None, **options):
         S = np.stack([q[1] for q in parts], axis=-1)
         return L, S, [r for q in parts for r in q[2]], parts[0][3], parts[0][4]
     M = to_matrix(frames)
-    use_init = init is not None and options["solver"] == "niht" and options["delta"] < 1 and _niht_takes_init()
+    use_init = init is not None and options["solver"] == "niht" and options["delta"] < 1
     matrix_init = (to_matrix(init[0]), to_matrix(init[1])) if use_init else None
     L, S, res, p, s = _solve_matrix(M, init=matrix_init, **options)
     return from_matrix(L, frames.shape[1:]), from_matrix(S, frames.shape[1:]), [res], p, s
@@ -413,9 +399,10 @@ def separate_windows(frames, *, window, overlap=None, delta=0.33, rank=1, sparsi
     with the one before, and every window has ``w`` frames when the clip
     has); each is measured with its own operator and solved
     as in :func:`separate`, warm-started from the previous window's
-    background (its last background frame repeated over the new frames,
-    which is the prediction of a static background) and foreground, when
-    the solver accepts a start.  On the ``o`` shared frames the two
+    estimates on the shared frames and, over the new frames, its last
+    background frame repeated (the prediction of a static background) with
+    no foreground -- NIHT's ``init`` (NAHT starts cold).  On the ``o``
+    shared frames the two
     estimates are cross-faded linearly,
 
     .. math:: \hat X_t = (1 - \lambda_t)\hat X^{(k)}_t + \lambda_t \hat X^{(k+1)}_t,
