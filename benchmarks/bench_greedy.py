@@ -28,7 +28,7 @@ import numpy as np
 from scipy.linalg import lstsq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import best_of, row  # noqa: E402
+from _timing import best_of, row  # noqa: E402  (best_of: the one-off costs)
 
 from cs import operators as ops  # noqa: E402
 from cs.datasets.synthetic import ls_problem  # noqa: E402
@@ -37,10 +37,24 @@ from cs.solvers import cosamp, iht, naht  # noqa: E402
 from cs.solvers.greedy import _least_squares, _norm_squared  # noqa: E402
 
 
-def floor_of(M, repeat):
+def floor_fn(M):
     x = np.random.default_rng(0).standard_normal(M.shape[1])
     y = np.random.default_rng(1).standard_normal(M.shape[0])
-    return best_of(lambda: (M @ x, M.T @ y), repeat=repeat)
+    return lambda: (M @ x, M.T @ y)
+
+
+def interleaved(fns, rounds):
+    """The fastest of ``rounds`` timings of each of ``fns``, taken in turn (round robin), so that
+    a noisy neighbour on a shared machine slows them alike; seconds per call."""
+    best = [np.inf] * len(fns)
+    for fn in fns:
+        fn()  # warm up
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best
 
 
 def bench_cosamp(repeat):
@@ -50,23 +64,19 @@ def bench_cosamp(repeat):
     x = np.zeros(n)
     x[rng.choice(n, k, replace=False)] = rng.standard_normal(k)
     b = M @ x
-    floor = floor_of(M, repeat)
-    print(f"CoSaMP, C-ordered Gaussian {m} x {n}, k = {k}; floor (A@x + A.T@y) = {floor * 1e3:.2f} ms")
     res = cosamp(M, b, sparsity=k)
-    runs = []
-    for _ in range(max(1, repeat // 3)):
-        start = time.perf_counter()
-        res = cosamp(M, b, sparsity=k)
-        runs.append((time.perf_counter() - start) / res.n_iter)
-    per_iter = min(runs)
+    where = np.sort(rng.choice(n, 3 * k, replace=False))
+    A = ops.as_operator(M)
+    floor, solve, gelsy, chol = interleaved(
+        [floor_fn(M), lambda: cosamp(M, b, sparsity=k),
+         lambda: lstsq(M[:, where], b, lapack_driver="gelsy", check_finite=False),
+         lambda: _least_squares(A, b, where, None)], repeat)
+    per_iter = solve / res.n_iter
+    print(f"CoSaMP, C-ordered Gaussian {m} x {n}, k = {k}; floor (A@x + A.T@y) = {floor * 1e3:.2f} ms")
     print(f"  solve: {res.n_iter} iterations, error {relative_error(res.x, x):.1e}, "
           f"least squares {res.info['least_squares']}")
     row("", "ms/iter", "x floor", widths=[34, 12, 10])
     row("  CoSaMP iteration", per_iter * 1e3, per_iter / floor, widths=[34, 12, 10])
-    where = np.sort(rng.choice(n, 3 * k, replace=False))
-    A = ops.as_operator(M)
-    gelsy = best_of(lambda: lstsq(M[:, where], b, lapack_driver="gelsy", check_finite=False), repeat=repeat)
-    chol = best_of(lambda: _least_squares(A, b, where, None), repeat=repeat)
     row(f"  LS on |T| = {3 * k}: gelsy (before)", gelsy * 1e3, gelsy / floor, widths=[34, 12, 10])
     row("  LS by Cholesky (now)", chol * 1e3, chol / floor, widths=[34, 12, 10])
     print(f"  least squares speed-up, gelsy / Cholesky: {gelsy / chol:.2f}x")
@@ -83,18 +93,23 @@ def bench_cosamp(repeat):
 def bench_naht(delta, n_iter, repeat):
     prob = ls_problem((100, 100), delta, 0.1, 0.1, operator="gaussian", rng=11)
     M = prob.A.matrix
-    floor = floor_of(M, repeat)
     print(f"\nNAHT, 100 x 100, r = {prob.rank}, s = {prob.sparsity}, Gaussian p = {M.shape[0]} "
-          f"({'F' if M.flags.f_contiguous else 'C'}-ordered); floor = {floor * 1e3:.2f} ms")
-    naht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity, max_iter=2, rate_tol=None, tol=0)
-    runs = []
-    for _ in range(max(1, repeat // 3)):
+          f"({'F' if M.flags.f_contiguous else 'C'}-ordered)")
+    floor_once, runs = floor_fn(M), []
+
+    def one_iteration():
+        # per iteration: the fastest of iterations 2..n_iter (iteration 0 includes A*b)
         res = naht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity, max_iter=n_iter,
                    rate_tol=None, tol=0)
-        # per iteration: the time of the last n_iter - 1 iterations (the first includes A*b)
-        t = res.history["time"]
-        runs.append((t[-1] - t[1]) / (len(t) - 2))
+        runs.append(float(np.min(np.diff(res.history["time"][1:]))))
+        return res
+
+    floor, _ = interleaved([lambda: [floor_once() for _ in range(n_iter)], one_iteration],
+                           max(1, repeat // 3))
+    floor /= n_iter
+    res = one_iteration()
     per_iter = min(runs)
+    print(f"  floor (A@x + A.T@y) = {floor * 1e3:.2f} ms")
     row("", "ms/iter", "x floor", widths=[34, 12, 10])
     row("  NAHT iteration", per_iter * 1e3, per_iter / floor, widths=[34, 12, 10])
     seconds = res.info["seconds"]
