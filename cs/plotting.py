@@ -354,7 +354,9 @@ def plot_ls_plane(summary, deltas=None, *, max_panels=4, title=None):
         ax.set_title(rf"$\delta = {delta:g}$")
         ax.set_xlabel(r"$\rho_r = r(m+n-r)/p$")
     axes[0].set_ylabel(r"$\rho_s = s/p$")
-    axes[0].legend(loc="upper right", fontsize=7)
+    labelled = [ax for ax in axes if ax.get_legend_handles_labels()[1]]
+    if labelled:
+        labelled[0].legend(loc="upper right", fontsize=7)
     fig.colorbar(mesh, ax=list(axes), label="success rate")
     fig.suptitle(title if title is not None else _describe(study), fontsize=9)
     return fig
