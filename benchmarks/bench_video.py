@@ -21,17 +21,18 @@ Each measurement runs in a fresh interpreter (peak memory is the child's
 ``ru_maxrss``, CPU the child's user + system seconds), after a warm-up there
 that compiles numba's kernels.
 
-Measured on the shared 2-core machine (2026-12-02, load 2-9 from other jobs,
-so wall times are inflated; CPU seconds are the better guide to an idle run):
-paper-sized clip 46 s wall / 37 s CPU at load ~3 (82 s / 27 s at load ~8),
-35 iterations, peak 562 MiB, mean PSNR 44.8 dB; fully observed baseline
-17 s wall / 13 s CPU, peak 487 MiB.  The solve: DCTs of the FJLT 51 %,
-elementwise matrix arithmetic 33 %, SVD/QR and norms 8 %, thresholding 8 %;
-decode 0.3 s, encode 1.9 s.  Long clip, 320 x 240, windows of 50: 0.6-0.8 CPU
-s per frame; peak RSS 725 MiB (88 frames, 2 windows) and 935 MiB (240
-frames, 6 windows) with MALLOC_MMAP_THRESHOLD_=1048576, 789 / 923 MiB (88 /
-164 frames) without; Python-traced allocations stay flat (8 MiB for 40 and
-120 frames of a small clip), so the RSS growth is the allocator's.
+Measured on the shared 2-core machine (2026-12-02, other jobs running: load
+2-3; wall times are inflated), with the solvers as of commit 56b0523+:
+paper-sized clip 22.7 s wall / 33.0 s CPU, 35 iterations, peak 623 MiB, mean
+PSNR 44.8 dB; fully observed baseline 5.2 s wall / 7.9 s CPU, peak 501 MiB
+(ratio 4.4 wall).  The solve: DCTs of the FJLT 50 %, elementwise matrix
+arithmetic 35 %, SVD/QR and norms 9 %, thresholding 6 %; decode 0.2 s,
+encode and montage 2.3 s.  Long clip, 320 x 240, windows of 50 frames
+(warm-started): 0.52 s wall / 0.60 CPU s per frame; peak RSS 866 MiB (88
+frames, 2 windows), 1004 MiB (164 frames, 4 windows).  Python-traced
+allocations stay flat (8 MiB for 40 and 120 frames of a small clip), so the
+RSS growth is the allocator's (with MALLOC_MMAP_THRESHOLD_=1048576 it was
+725 -> 935 MiB from 2 to 6 windows); a full minute was not run here.
 """
 
 import argparse
