@@ -303,7 +303,8 @@ def iht(A, b, *, sparsity, mu=None, tol=None, rate_tol=0.999, max_iter=1000, x0=
     X_true : array_like, optional
         The truth, for ``history["error_X"]``.
     rng : int or Generator, optional
-        Seeds the power iteration of the default step.
+        Seeds the power iteration of the default step (None: seed 0, so that
+        ``iht(A, b)`` is reproducible and its step depends on ``A`` alone).
 
     Returns
     -------
@@ -324,7 +325,8 @@ def iht(A, b, *, sparsity, mu=None, tol=None, rate_tol=0.999, max_iter=1000, x0=
     A, b = prob.A, prob.b
     estimate = None
     if mu is None:
-        estimate = _norm_squared(A, prob.rng)
+        # rng=None starts the power iteration from seed 0: the default run is reproducible
+        estimate = _norm_squared(A, prob.rng if rng is not None else np.random.default_rng(0))
         mu = 1.0 / (_STEP_MARGIN * estimate) if estimate > 0 else 1.0
     mu = check_real(mu, "mu", low=0.0, low_open=True)
 
