@@ -72,7 +72,8 @@ def test_iht_default_step_recovers_where_the_unit_step_diverges():
     # without rng the estimate starts from seed 0: reproducible, and independent of b's scale
     plain = [iht(prob.A, c * prob.b, sparsity=prob.sparsity, max_iter=2).info["mu"] for c in (1.0, 1e-8)]
     other = iht(prob.A, prob.b, sparsity=prob.sparsity, max_iter=2, rng=1).info["mu"]
-    assert plain[0] == plain[1] and other != plain[0] and other == pytest.approx(plain[0], rel=0.02)
+    assert plain[0] == plain[1] and other != plain[0] and other == pytest.approx(plain[0], rel=0.05)
+    assert other * norm2 < 1
     # an explicit mu is kept as given, with no estimate
     given = iht(prob.A, prob.b, sparsity=prob.sparsity, mu=0.3)
     assert given.info["mu"] == 0.3 and given.info["norm_estimate"] is None
