@@ -1,3 +1,4 @@
+import contextlib
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -291,3 +292,20 @@ def test_warm_up_compiles_and_names_bad_arguments():
         T.warm_up(np.int8)
     with pytest.raises(ValueError, match="size=0"):
         T.warm_up(size=0)
+
+
+def test_small_factorisations_run_on_one_blas_thread():
+    # threaded LAPACK spins on small matrices as soon as another process holds a core
+    from threadpoolctl import threadpool_info
+
+    from cs import threshold as T
+
+    def blas_threads():
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    with T._blas_threads(100 * 100):
+        assert blas_threads() == {1}
+    big = T._blas_threads(T._ONE_BLAS_THREAD_MAX + 1)
+    assert isinstance(big, contextlib.nullcontext)
+    X = np.random.default_rng(0).standard_normal((60, 40))
+    np.testing.assert_allclose(T.truncate_rank(X, 40).X, X, atol=1e-10)
