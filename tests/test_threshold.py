@@ -296,15 +296,18 @@ def test_warm_up_compiles_and_names_bad_arguments():
 
 def test_small_factorisations_run_on_one_blas_thread():
     # threaded LAPACK spins on small matrices as soon as another process holds a core
-    from threadpoolctl import threadpool_info
+    from threadpoolctl import threadpool_info, threadpool_limits
 
     from cs import threshold as T
 
     def blas_threads():
         return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
 
-    with T._blas_threads(100 * 100):
-        assert blas_threads() == {1}
+    with threadpool_limits(2, user_api="blas"):  # the suite runs on one thread (conftest)
+        assert blas_threads() == {2}
+        with T._blas_threads(100 * 100):
+            assert blas_threads() == {1}
+        assert blas_threads() == {2}
     big = T._blas_threads(T._ONE_BLAS_THREAD_MAX + 1)
     assert isinstance(big, contextlib.nullcontext)
     X = np.random.default_rng(0).standard_normal((60, 40))
