@@ -350,7 +350,7 @@ def separate(frames, *, delta=0.33, rank=1, sparsity=0.05, solver="niht", operat
     --------
     >>> from cs.datasets.video import scene
     >>> clip = scene((32, 48), 24, rng=0)
-    >>> sep = separate(clip.frames, delta=0.5, sparsity=0.05, rng=0)  # doctest: +SKIP
+    >>> sep = separate(clip.frames, delta=0.5, sparsity=0.05, rng=0)
     >>> sep.background.shape, sep.mask.dtype
     ((24, 32, 48), dtype('bool'))
     """

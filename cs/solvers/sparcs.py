@@ -87,7 +87,7 @@ def sparcs(A, b, *, rank, sparsity, atoms=2, tol=None, rate_tol=0.999, max_iter=
     Examples
     --------
     >>> from cs.datasets.synthetic import ls_problem
-    >>> prob = ls_problem((40, 40), 0.6, 0.05, 0.05, operator="gaussian", rng=0)
+    >>> prob = ls_problem((40, 40), 0.6, 0.05, 0.05, operator="fjlt", rng=0)
     >>> res = sparcs(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity)
     >>> res.converged, bool(abs(res.X - prob.x).max() < 1e-6)
     (True, True)
