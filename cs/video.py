@@ -41,7 +41,7 @@ __all__ = ["Separation", "separate", "separate_windows", "foreground_mask", "sco
 
 #: Operators a video can be measured with: fast ones only (a dense Gaussian
 #: matrix for a 140 x 190 x 150 clip would need 2.6e12 entries).
-OPERATORS = ("fjlt", "subsampled_dct", "entry_sampling", "sparse_expander")
+OPERATORS = ("fjlt", "fjlt2d", "subsampled_dct", "entry_sampling", "sparse_expander")
 
 #: Colour layouts: the channels stacked as rows of one matrix (default), or
 #: one separation per channel.
@@ -304,7 +304,7 @@ def separate(frames, *, delta=0.33, rank=1, sparsity=0.05, solver="niht", operat
     sparsity : float in [0, 1)
         Fraction of the entries allowed in the foreground.
     solver : {"niht", "naht"}
-    operator : {"fjlt", "subsampled_dct", "entry_sampling", "sparse_expander"}
+    operator : {"fjlt", "fjlt2d", "subsampled_dct", "entry_sampling", "sparse_expander"}
     dtype : float32 or float64
         Working precision (float32 halves memory and time).
     rng : int or Generator

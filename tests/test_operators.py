@@ -166,3 +166,26 @@ def test_restricted_products_fall_back_for_complex_values_and_bad_layout():
     np.testing.assert_allclose(A.forward_sparse(values, [1, 5, 7]), M[:, [1, 5, 7]] @ values)
     with pytest.raises(ValueError, match="layout"):
         ops.as_operator(M, layout="C")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_separable_fjlt_is_the_kronecker_dct_with_signs_and_orthonormal_rows(dtype):
+    A = ops.fjlt2d(30, (6, 8), rng=2, dtype=dtype)
+    C6 = scipy.fft.dct(np.eye(6), norm="ortho", axis=0)
+    C8 = scipy.fft.dct(np.eye(8), norm="ortho", axis=0)
+    explicit = (np.kron(C6, C8) * A.signs)[A.rows]  # C order: vec(X) = X.ravel()
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(A.todense(), explicit, atol=tol)
+    np.testing.assert_allclose(A.todense() @ A.todense().T, np.eye(30), atol=tol)
+    assert A.dtype == dtype and ops.dot_test(A, rng=0)
+    with pytest.raises(ValueError, match="separable"):
+        ops.fjlt2d(5, (40,))
+
+
+def test_niht_recovers_ls_through_the_separable_fjlt():
+    from cs.datasets.synthetic import ls_problem
+    from cs.solvers import niht
+
+    prob = ls_problem((60, 60), 0.5, 0.1, 0.1, operator="fjlt2d", rng=0)
+    res = niht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity)
+    assert res.converged and np.linalg.norm(res.X - prob.x) / np.linalg.norm(prob.x) < 1e-5

@@ -171,3 +171,12 @@ def test_check_model_counts():
         check_model(100, 50, 0.4, 1, 0.4)
     with pytest.raises(ValueError, match="frames must have 3 or 4 dimension"):
         separate(np.zeros((4, 4)))
+
+
+def test_separable_fjlt_meets_the_same_bar(clip, compressive, full):
+    """operator="fjlt2d" (the 2-D DCT, on every core) separates the scene as well as the FJLT."""
+    sep = separate(clip.frames, delta=DELTA, rank=1, sparsity=0.05, operator="fjlt2d", rng=0)
+    sc = score(sep, clip.frames, mask_true=clip.mask, background_true=clip.background)
+    base = score(compressive, clip.frames, mask_true=clip.mask, background_true=clip.background)
+    assert sc["mean_psnr"] >= 38.0 and sc["f_measure"] >= 0.97 and sc["background_psnr"] >= 50.0
+    assert abs(sc["mean_psnr"] - base["mean_psnr"]) < 1.0

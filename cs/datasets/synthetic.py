@@ -31,6 +31,7 @@ OPERATORS: dict[str, Callable] = {
     "gaussian": ops.gaussian,
     "rademacher": ops.rademacher,
     "fjlt": ops.fjlt,
+    "fjlt2d": ops.fjlt2d,
     "dct": ops.subsampled_dct,
     "entries": ops.entry_sampling,
     "expander": ops.sparse_expander,
