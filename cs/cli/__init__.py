@@ -31,13 +31,7 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="cs", description="Compressed sensing and sparse recovery.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f".{name}", __name__)
-        except ModuleNotFoundError as err:  # TODO(merge): remove once every sub-command has landed
-            if err.name != f"{__name__}.{name}":
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(f".{name}", __name__).register(sub)
     return parser
 
 
