@@ -69,7 +69,7 @@ def test_plot_one_store_and_several(store, tmp_path):
     (["--problem", "sparse", "--solver", "magic", "--n", "64", "--deltas", "0.5", "--rhos", "0.1"],
      "solver must be one of ['convex', 'cosamp', 'htp', 'iht', 'l1', 'naht', 'niht', 'omp', 'sparcs']"),
     (["--problem", "sparse", "--solver", "niht", "--operator", "wavelet", "--n", "64", "--deltas", "0.5",
-      "--rhos", "0.1"], "operator must be one of ['dct', 'entries', 'expander', 'fjlt', 'gaussian'"),
+      "--rhos", "0.1"], "operator must be one of ['dct', 'entries', 'expander', 'fjlt', 'fjlt2d', 'gaussian'"),
     (["--problem", "sparse", "--solver", "niht", "--n", "64", "--deltas", "0.5", "--rhos", "0.1",
       "--success", "psnr:30"], "success must be one of ['rel_l2', 'rel_linf']"),
     (["--problem", "ls", "--solver", "niht", "--shape", "20x20", "--deltas", "0.5", "--rho-r", "0.6,0.7",

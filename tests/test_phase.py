@@ -45,7 +45,7 @@ def numbers(path):
     (dict(rhos=[]), "rhos is empty"),
     (dict(solver="nope"), r"solver must be one of \['convex', 'cosamp', .*'sparcs'\]"),
     (dict(solver="naht"), r"solver='naht' does not solve sparse problems; use one of \['convex', 'cosamp'"),
-    (dict(operator="fourier"), r"operator must be one of \['dct', 'entries', 'expander', 'fjlt', 'gaussian'"),
+    (dict(operator="fourier"), r"operator must be one of \['dct', 'entries', 'expander', 'fjlt', 'fjlt2d', 'gaussian'"),
     (dict(success="rel_l3:1e-3"), r"success must be one of \['rel_l2', 'rel_linf'\]"),
     (dict(success="rel_l2"), "must be NAME:TOL"),
     (dict(success="rel_l2:big"), "is not a number"),
