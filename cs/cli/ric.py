@@ -6,7 +6,7 @@ from ._common import CLIError, Formatter, choice, fraction, nonnegative_int, out
 
 #: The operator names of cs.datasets.synthetic.OPERATORS (listed here so that
 #: building the parser imports nothing heavy; a test keeps the two equal).
-OPERATOR_NAMES = ("dct", "entries", "expander", "fjlt", "gaussian", "rademacher")
+OPERATOR_NAMES = ("dct", "entries", "expander", "fjlt", "fjlt2d", "gaussian", "rademacher")
 
 
 def run(args):
