@@ -384,10 +384,9 @@ def _conditional_mean(kind, mu, s, tau, m):
 
 
 def _phi(kind, x, tau, m):
-    """The activation in plain NumPy, for scalars inside quadrature (any tau)."""
-    if kind == "shifted_relu":
-        return np.minimum(np.maximum(x - tau, 0.0), m)
-    return np.sign(x) * np.minimum(np.maximum(np.abs(x) - tau, 0.0), m)
+    """The activation at a scalar, for the quadrature (the same cs.threshold kernels)."""
+    phi = clipped_shifted_relu if kind == "shifted_relu" else clipped_soft_threshold
+    return float(phi(np.float64(x), tau, m))
 
 
 def correlation_map(kind, c, *, tau, sigma_w2, sigma_b2, q_star, m=np.inf):
