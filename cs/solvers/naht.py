@@ -17,7 +17,7 @@ from .result import Step, drive
 __all__ = ["naht"]
 
 
-def naht(A, b, *, rank, sparsity, tol=None, rate_tol=0.999, max_iter=1000, svd="auto",
+def naht(A, b, *, rank, sparsity, tol=None, rate_tol=0.999, rate_window=15, max_iter=1000, svd="auto",
          callback=None, X_true=None, L_true=None, S_true=None, rng=None):
     r"""Normalised Alternating Hard Thresholding (Tanner & Vary 2023, Algorithm 2).
 
@@ -65,7 +65,7 @@ def naht(A, b, *, rank, sparsity, tol=None, rate_tol=0.999, max_iter=1000, svd="
     A, b : operator and measurements (see :func:`cs.solvers.niht`).
     rank, sparsity : int
         ``r`` and ``s``.
-    tol, rate_tol, max_iter, svd, callback, X_true, L_true, S_true, rng
+    tol, rate_tol, rate_window, max_iter, svd, callback, X_true, L_true, S_true, rng
         As for :func:`cs.solvers.niht`.
 
     Returns
@@ -74,7 +74,8 @@ def naht(A, b, *, rank, sparsity, tol=None, rate_tol=0.999, max_iter=1000, svd="
         ``X = L + S``, ``L``, ``S``; ``history['step']`` holds
         :math:`\alpha_L` and ``history['step_S']`` :math:`\alpha_S`.
     """
-    prob, options, timer = _setup(A, b, tol=tol, rate_tol=rate_tol, max_iter=max_iter, X_true=X_true,
+    prob, options, timer = _setup(A, b, tol=tol, rate_tol=rate_tol, rate_window=rate_window,
+                                  max_iter=max_iter, X_true=X_true,
                                   L_true=L_true, S_true=S_true, callback=callback, rng=rng)
     A, b = prob.A, prob.b
     rank = check_rank(rank, A.input_shape)
