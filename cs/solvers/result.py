@@ -154,14 +154,43 @@ class SolveResult:
                 f"converged={self.converged}, residual={self.residual:.3g}, reason={self.reason!r})")
 
 
-class Iterate(NamedTuple):
-    """What a ``callback`` sees after every iteration (return True to stop)."""
+class Iterate:
+    """What a ``callback`` sees after every iteration (return True to stop).
 
-    n_iter: int
-    x: np.ndarray
-    L: np.ndarray | None
-    S: np.ndarray | None
-    residual: float
+    Fields ``n_iter``, ``x``, ``L``, ``S`` and ``residual``, read by name or
+    unpacked like a tuple.  The estimates are put back in the caller's units
+    only when a callback reads them: a progress bar that shows the residual
+    costs no pass over a large unknown.
+    """
+
+    _fields = ("n_iter", "x", "L", "S", "residual")
+    __slots__ = ("n_iter", "residual", "_step", "_run", "_cache")
+
+    def __init__(self, n_iter, step, run, residual):
+        self.n_iter, self.residual = n_iter, residual
+        self._step, self._run, self._cache = step, run, {}
+
+    def _scaled(self, name):
+        if name not in self._cache:
+            value = self._step.estimate() if name == "x" else getattr(self._step, name)
+            self._cache[name] = self._run.scaled(value)
+        return self._cache[name]
+
+    x = property(lambda self: self._scaled("x"), doc="The estimate (``L + S`` for L+S problems).")
+    L = property(lambda self: self._scaled("L"), doc="The low-rank component, or None.")
+    S = property(lambda self: self._scaled("S"), doc="The sparse component, or None.")
+
+    def __iter__(self):
+        return iter(getattr(self, name) for name in self._fields)
+
+    def __getitem__(self, index):
+        return tuple(self)[index] if isinstance(index, slice) else getattr(self, self._fields[index])
+
+    def __len__(self):
+        return len(self._fields)
+
+    def __repr__(self):
+        return f"Iterate(n_iter={self.n_iter}, residual={self.residual:.3g})"
 
 
 class Step(NamedTuple):
@@ -291,8 +320,7 @@ def drive(step: Callable[[int], Step], *, solver: str, tol: float, rate_tol: flo
         s = step(run.n_iter)
         status = record(s, True)
         if callback is not None:
-            shown = Iterate(run.n_iter, run.scaled(s.estimate()), run.scaled(s.L), run.scaled(s.S),
-                            float(s.residual))
+            shown = Iterate(run.n_iter, s, run, float(s.residual))
             if callback(shown) and status is None:
                 status = Status.CALLBACK
     run.status = status
