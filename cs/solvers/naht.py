@@ -11,14 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_choice, check_rank, check_sparsity
-from .niht import _gradient_step, _LowRankModel, _setup, _SparseModel
+from .niht import _STARTS, _first_split, _gradient_step, _LowRankModel, _setup, _SparseModel
 from .result import Step, drive
 
 __all__ = ["naht"]
 
 
 def naht(A, b, *, rank, sparsity, tol=None, rate_tol=0.999, rate_window=15, max_iter=1000, svd="auto",
-         callback=None, X_true=None, L_true=None, S_true=None, rng=None):
+         start="low_rank_first", callback=None, X_true=None, L_true=None, S_true=None, rng=None):
     r"""Normalised Alternating Hard Thresholding (Tanner & Vary 2023, Algorithm 2).
 
     Alternates a normalised gradient step in each component, each followed by
@@ -57,14 +57,23 @@ def naht(A, b, *, rank, sparsity, tol=None, rate_tol=0.999, rate_window=15, max_
     contraction with :math:`U_{j+1}` would give both rank-r products of the
     next half-step, but with ``r = 3`` it costs 2.3 matrix-vector products.)
 
-    Initialisation: :math:`L_0 = H_r(\mathcal{A}^*b)`,
-    :math:`S_0 = H_s(\mathcal{A}^*b - L_0)`.
+    Initialisation (``start="low_rank_first"``, the paper's):
+    :math:`L_0 = H_r(\mathcal{A}^*b)`, :math:`S_0 = H_s(\mathcal{A}^*b - L_0)`.
 
     Parameters
     ----------
     A, b : operator and measurements (see :func:`cs.solvers.niht`).
     rank, sparsity : int
         ``r`` and ``s``.
+    start : {"low_rank_first", "sparse_first", "rpca", "projection"}
+        The split of :math:`W = \mathcal{A}^*b` into :math:`(L_0, S_0)`:
+        ``"low_rank_first"`` (default) :math:`L_0 = H_r(W)`,
+        :math:`S_0 = H_s(W - L_0)`; ``"sparse_first"`` :math:`S_0 = H_s(W)`,
+        :math:`L_0 = H_r(W - S_0)`; ``"rpca"`` three AccAltProj iterations on
+        :math:`W` (:func:`~cs.solvers.project_ls`, ``max_iter=3``);
+        ``"projection"`` NIHT's default start, robust PCA to NIHT's default
+        inner tolerance 0.1 (two AccAltProj iterations on :math:`\mathcal{A}^*b`).
+        ``benchmarks/study_ls_init.py`` compares them by the 50 % frontier.
     tol, rate_tol, rate_window, max_iter, svd, callback, X_true, L_true, S_true, rng
         As for :func:`cs.solvers.niht`.
 
@@ -81,6 +90,7 @@ def naht(A, b, *, rank, sparsity, tol=None, rate_tol=0.999, rate_window=15, max_
     rank = check_rank(rank, A.input_shape)
     sparsity = check_sparsity(sparsity, A.input_size)
     svd = check_choice(svd, "svd", {"auto", "exact", "randomized"})
+    start = check_choice(start, "start", _STARTS)
     low, sparse = _LowRankModel(A, rank, svd, prob.rng), _SparseModel(A, sparsity)
     b_norm = float(np.linalg.norm(b)) or 1.0
     # each component with its subspace and image (L, U, AL; S, support, AS) and the residual
@@ -108,8 +118,8 @@ def naht(A, b, *, rank, sparsity, tol=None, rate_tol=0.999, rate_window=15, max_
         with timer("operator"):
             G = A.adjoint(b)
         with timer("projection"):
-            L, U = low.project(G)
-            S, support = sparse.project(G - L)
+            split, support = _first_split(G, rank, sparsity, start, svd, prob.rng)
+            L, U, S = split.L, split.U, split.S
         with timer("operator"):
             it.update(L=L, U=U, AL=low.measure(L, U), S=S, support=support, AS=sparse.measure(S, support))
         it["r"] = b - it["AL"] - it["AS"]

@@ -168,6 +168,40 @@ def _gradient_step(model, A, residual, aux, timer):
     return G, (gz / denom if denom > 0 else 0.0)
 
 
+#: The L+S starts: how the first point ``W`` (``A*b``) is split into ``(L0, S0)``
+#: (see ``start`` in :func:`niht` and :func:`cs.solvers.naht`).
+_STARTS = ("projection", "low_rank_first", "sparse_first", "rpca")
+
+#: AccAltProj iterations of the ``"rpca"`` start (after the method's own two-step initialisation).
+_RPCA_START_ITER = 3
+
+
+def _first_split(W, rank, sparsity, start, svd, rng):
+    """The first L+S split of ``W`` by the rule ``start`` (one of :data:`_STARTS`): an
+    :class:`~cs.solvers.LSSplit` and the flat support of its ``S``.  (NIHT's
+    ``"projection"`` start calls its own L+S projection instead, with its options.)
+
+    Every rule is positively homogeneous (``split(cW) = c split(W)`` for ``c > 0``):
+    hard thresholding keeps a count, not a level, and AccAltProj's thresholds are
+    multiples of singular values, so the scale of ``A*b`` (``p/(mn)`` of ``X`` for the
+    FJLT) shrinks the start without changing which entries or subspace it picks.
+    """
+    from .robust_pca import LSSplit, project_ls  # imported here: only L+S needs them
+
+    if start in ("rpca", "projection"):
+        # "projection": NIHT's default first projection (inner_tol 0.1 times the relative residual 1)
+        options = dict(tol=0.0, max_iter=_RPCA_START_ITER) if start == "rpca" else dict(tol=0.1, max_iter=50)
+        split = project_ls(W, rank, sparsity, rng=rng, **options)
+        return split, np.flatnonzero(split.S)
+    if start == "low_rank_first":
+        low = threshold.truncate_rank(W, rank, method=svd, rng=rng)
+        S, mask = threshold.hard(W - low.X, sparsity, return_mask=True)
+    else:  # "sparse_first"
+        S, mask = threshold.hard(W, sparsity, return_mask=True)
+        low = threshold.truncate_rank(W - S, rank, method=svd, rng=rng)
+    return LSSplit(low.X, S, low.U, low.Vt.T, 0), np.flatnonzero(mask)
+
+
 def _check_init(init, shape, scale, pair_ok):
     """``(W, warm)``: the point whose projection starts NIHT, and the L+S warm start."""
     if init is None:
@@ -181,7 +215,7 @@ def _check_init(init, shape, scale, pair_ok):
 
 def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, rate_tol=0.999,
          rate_window=15, max_iter=1000, svd="auto", safeguard=(0.01, 2.0), inner_tol=0.1, inner_max_iter=50,
-         init=None, callback=None, X_true=None, L_true=None, S_true=None, rng=None):
+         init=None, start="projection", callback=None, X_true=None, L_true=None, S_true=None, rng=None):
     r"""Normalised Iterative Hard Thresholding (NIHT).
 
     Solves :math:`\min \|b - \mathcal{A}(X)\|_2` over one of three sets, by
@@ -254,6 +288,24 @@ def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, r
         Warm start: ``X_0`` is the projection of ``init`` onto the set
         instead of that of :math:`\mathcal{A}^*b`; for L+S a pair (or an
         :class:`~cs.solvers.LSSplit`) also warm-starts that first robust PCA.
+    start : {"projection", "low_rank_first", "sparse_first", "rpca"}
+        L+S only: how the first point :math:`W = \mathcal{A}^*b` (or an array
+        ``init``; a pair needs no split) is split into :math:`(L_0, S_0)`:
+
+        * ``"projection"`` (default): the L+S projection itself, robust PCA
+          (``projection``) from its own initialisation to the inner tolerance
+          (``inner_tol``; on :math:`\mathcal{A}^*b` it stops after two
+          AccAltProj iterations);
+        * ``"low_rank_first"``: :math:`L_0 = H_r(W)`, :math:`S_0 = H_s(W - L_0)`
+          (NAHT's start in Tanner & Vary 2023, Algorithm 2);
+        * ``"sparse_first"``: :math:`S_0 = H_s(W)`, :math:`L_0 = H_r(W - S_0)`;
+        * ``"rpca"``: three AccAltProj iterations on :math:`W` from its
+          initialisation (:func:`~cs.solvers.project_ls`, ``max_iter=3``).
+
+        Every rule is positively homogeneous, so the scale of
+        :math:`\mathcal{A}^*b` (:math:`p/(mn)` of :math:`X` for the FJLT) only
+        shrinks :math:`X_0`; the first normalised step rescales it.
+        ``benchmarks/study_ls_init.py`` compares the four by the 50 % frontier.
     callback : callable, optional
         ``callback(Iterate)`` after every iteration; returning True stops.
     X_true, L_true, S_true : arrays, optional
@@ -298,7 +350,8 @@ def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, r
         model = _LSModel(A, rank, sparsity, projection, check_real(inner_tol, "inner_tol", low=0.0),
                          check_int(inner_max_iter, "inner_max_iter", low=1), prob.rng)
         name = f"niht-ls-{projection}"
-    start = _check_init(init, A.input_shape, prob.scale, isinstance(model, _LSModel))
+    start = check_choice(start, "start", _STARTS)
+    initial = _check_init(init, A.input_shape, prob.scale, isinstance(model, _LSModel))
     b_norm = float(np.linalg.norm(b)) or 1.0
     it = {}  # the current iterate X, its subspace, A(X), the residual and its relative norm
 
@@ -310,8 +363,11 @@ def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, r
 
     def first():
         with timer("operator"):
-            W, warm = (A.adjoint(b), None) if start is None else start
+            W, warm = (A.adjoint(b), None) if initial is None else initial
         with timer("projection"):
+            if warm is None and start != "projection" and isinstance(model, _LSModel):
+                warm = _first_split(W, rank, sparsity, start, svd, prob.rng)[0]
+                W = warm.L + warm.S  # already in the set: the projection returns it
             X, aux = model.project(W, warm)
         with timer("operator"):
             return accept(X, aux, model.measure(X, aux), np.nan)
