@@ -42,6 +42,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from scipy.linalg import blas
 
 from .._validation import (as_rng, check_array, check_callback, check_choice, check_int, check_like,
                            check_rank, check_real, check_sparsity)
@@ -83,6 +84,26 @@ class LSSplit(NamedTuple):
     U: np.ndarray
     V: np.ndarray
     n_iter: int
+
+
+def _add_product(Z, A, B, alpha=1.0):
+    """``Z += alpha * A @ B`` in place, in one pass over ``Z`` (BLAS ``gemm``
+    with ``beta = 1``) instead of forming the m x n product and adding it.
+
+    For the low-rank terms of L+S iterations (``A`` is m x r, ``B`` r x n
+    with small r) on large matrices: the pass over ``Z`` is the whole cost.
+    """
+    if Z.dtype.kind == "f" and Z.dtype == A.dtype == B.dtype and (Z.flags.f_contiguous or Z.flags.c_contiguous):
+        gemm = blas.get_blas_funcs("gemm", (Z,))
+        # a C-ordered Z is the Fortran-ordered Z.T, and Z.T += alpha B.T A.T
+        target, a, b = (Z, A, B) if Z.flags.f_contiguous else (Z.T, B.T, A.T)
+        out = gemm(alpha, a, b, beta=1.0, c=target, overwrite_c=True)
+        if np.shares_memory(out, target):
+            return Z
+        target[...] = out
+        return Z
+    Z += alpha * (A @ B)
+    return Z
 
 
 def _top_singular_value(X, rng):
