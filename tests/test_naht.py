@@ -85,3 +85,37 @@ def test_counting_changes_nothing_and_naht_recovers(gaussian_ls):
     true = np.linalg.norm(prob.b - prob.A.forward(res.X)) / np.linalg.norm(prob.b)
     assert res.residual == pytest.approx(true, rel=1e-6, abs=1e-12)
     assert calls["matvec"] == calls["rmatvec"] == 1 + 2 * res.n_iter
+
+
+@pytest.mark.parametrize("start", ["low_rank_first", "sparse_first", "rpca", "projection"])
+def test_naht_every_start_recovers_and_the_one_pass_starts_are_the_splits(start):
+    from cs import threshold
+    from cs.solvers import niht
+
+    # 50 x 50, r = 1, s = 62: sparse_first NAHT stalls on 3 of seeds 0-3 at rho_s = 0.1 (see naht's start)
+    prob = ls_problem((50, 50), 0.5, 0.05, 0.05, rng=2)
+    res = naht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity, start=start, rng=0)
+    assert res.converged and relative_error(res.X, prob.x) < 1e-6
+    assert relative_error(res.L, prob.L) < 1e-6 and np.count_nonzero(res.S) <= prob.sparsity
+    W, r, s = prob.A.adjoint(prob.b), prob.rank, prob.sparsity
+    if start == "low_rank_first":
+        L0 = threshold.truncate_rank(W, r).X
+        X0 = L0 + threshold.hard(W - L0, s)
+    elif start == "sparse_first":
+        S0 = threshold.hard(W, s)
+        X0 = threshold.truncate_rank(W - S0, r).X + S0
+    else:  # the robust PCA starts: NIHT's start of the same name, from the same seed
+        X0 = None
+        first = niht(prob.A, prob.b, rank=r, sparsity=s, start=start, max_iter=1, rng=0).history["residual"][0]
+    if X0 is not None:
+        first = np.linalg.norm(prob.b - prob.A.forward(X0)) / np.linalg.norm(prob.b)
+    assert res.history["residual"][0] == pytest.approx(first, rel=1e-6)
+
+
+def test_naht_default_start_is_low_rank_first_and_a_bad_start_is_named():
+    prob = ls_problem((30, 30), 0.5, 0.05, 0.1, rng=1)
+    kwargs = dict(rank=prob.rank, sparsity=prob.sparsity, max_iter=5)
+    np.testing.assert_array_equal(naht(prob.A, prob.b, **kwargs).X,
+                                  naht(prob.A, prob.b, start="low_rank_first", **kwargs).X)
+    with pytest.raises(ValueError, match="start must be one of .*start='svd'"):
+        naht(prob.A, prob.b, start="svd", **kwargs)
