@@ -19,7 +19,6 @@ Appl. Comput. Harmon. Anal. 64:254-293, 2023 (arXiv:2007.09457), Algorithm 1.
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -35,16 +34,25 @@ _MAX_BACKTRACK = 100
 
 
 class _Timer:
-    """Accumulates the seconds spent in each named part: ``with timer("operator"): ...``."""
+    """Accumulates the seconds spent in each named part: ``with timer("operator"): ...``.
+
+    A plain context manager (not ``contextlib``'s generator, 4x its cost):
+    a sparse NIHT iteration on n = 4096 enters it four times.
+    """
 
     def __init__(self):
         self.seconds = {}
+        self._part = self._start = None
 
-    @contextmanager
     def __call__(self, part):
-        start = time.perf_counter()
-        yield
-        self.seconds[part] = self.seconds.get(part, 0.0) + time.perf_counter() - start
+        self._part = part
+        return self
+
+    def __enter__(self):
+        self._start = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.seconds[self._part] = self.seconds.get(self._part, 0.0) + time.perf_counter() - self._start
 
     def split(self, total):
         """The seconds by part, with the rest of ``total`` as ``"other"``."""
@@ -76,12 +84,16 @@ class _SparseModel:
         return X, np.flatnonzero(mask)
 
     def direction(self, G, support):
-        """A(Z) and <G, Z> for Z = P_Gamma(G), measured on the support alone."""
+        """A(Z) and <G, Z> for Z = P_Gamma(G), measured on the support alone.
+
+        The supports come from the projection (sorted, in range), so the
+        operator's own product is called without ``forward_sparse``'s checks.
+        """
         g = G.reshape(-1)[support]
-        return self.A.forward_sparse(g, support), float(np.vdot(g, g).real)
+        return self.A._forward_sparse(g, support), float(np.vdot(g, g).real)
 
     def measure(self, X, support):
-        return self.A.forward_sparse(X.reshape(-1)[support], support)
+        return self.A._forward_sparse(X.reshape(-1)[support], support)
 
     @staticmethod
     def same_subspace(aux, new_aux):
