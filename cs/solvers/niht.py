@@ -229,7 +229,7 @@ def _check_init(init, shape, scale, pair_ok):
 
 
 def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, rate_tol=0.999,
-         rate_window=15, max_iter=1000, svd="auto", safeguard=(0.01, 2.0), inner_tol=0.1, inner_max_iter=50,
+         rate_window=15, max_iter=1000, svd="auto", safeguard=None, inner_tol=0.1, inner_max_iter=50,
          init=None, start="projection", callback=None, X_true=None, L_true=None, S_true=None, rng=None):
     r"""Normalised Iterative Hard Thresholding (NIHT).
 
@@ -246,10 +246,10 @@ def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, r
     :math:`\Pi` onto the set:
 
     * ``sparsity=k``: k-sparse vectors (Blumensath & Davies 2010).
-      :math:`P_j` restricts to the support; :math:`\Pi = H_k`.  When the
-      support changes, the step is shrunk by ``safeguard[1] * (1 - c)``
-      until :math:`\alpha_j \le (1-c)\|X_{j+1}-X_j\|^2/\|\mathcal{A}(X_{j+1}-X_j)\|^2`
-      (``c = safeguard[0]``).
+      :math:`P_j` restricts to the support; :math:`\Pi = H_k`.  With
+      ``safeguard=(c, kappa)``, when the support changes the step is shrunk
+      by ``kappa * (1 - c)`` until
+      :math:`\alpha_j \le (1-c)\|X_{j+1}-X_j\|^2/\|\mathcal{A}(X_{j+1}-X_j)\|^2`.
     * ``rank=r``: rank-r matrices (Tanner & Wei 2013). :math:`P_j G = U_j U_j^T G`
       with :math:`U_j` the column space of :math:`X_j`; :math:`\Pi` is the
       rank-r truncated SVD.
@@ -290,13 +290,18 @@ def niht(A, b, *, sparsity=None, rank=None, projection="accaltproj", tol=None, r
     svd : {"auto", "exact", "randomized"}
         How rank-r truncations are computed (see :func:`cs.threshold.truncate_rank`).
     safeguard : (c, kappa) or None
-        The step-size safeguard of Blumensath & Davies for sparse problems:
-        ``0 < c < 1`` and ``kappa > 1/(1 - c)``, so that every backtracking
-        step shrinks the step (at most 100 shrinks per iteration).  ``None``
-        takes the plain normalised step even when the support changes
-        (``benchmarks/study_safeguard.py`` compares the two: within noise of
-        each other on a reduced n = 1024 phase grid, so the default keeps the
-        safeguard, whose convergence Blumensath & Davies prove).
+        The step-size safeguard of Blumensath & Davies for sparse problems,
+        off by default: ``0 < c < 1`` and ``kappa > 1/(1 - c)``, so that
+        every backtracking step shrinks the step (at most 100 shrinks per
+        iteration); their convergence proof needs it, and ``(0.01, 2.0)``
+        is their choice.  ``None`` takes the plain normalised step even when
+        the support changes.  Measured by ``benchmarks/study_safeguard.py
+        --trials 20`` (n = 1024, delta 0.1/0.3/0.5, 20 trials a cell), the 50 %
+        frontiers rho* (safeguard / plain) are .217/.223, .321/.312,
+        .388/.377 for Gaussian matrices and .214/.229, .344/.345, .431/.435
+        for the subsampled DCT -- equal within the trials' noise -- while the
+        plain step's median solve is 1.3-2.5x faster (the safeguard costs a
+        selection and a product per shrink): hence the default.
     inner_tol, inner_max_iter : float, int
         Robust PCA inner tolerance factor and iteration cap (L+S only).
     init : array or (L0, S0), optional
