@@ -83,20 +83,38 @@ def bench_topk(max_exp):
                 widths=widths)
 
 
+def _kernel_paths(x, k):
+    """The selection kernel's exact path (every entry) and its sampled path, as callables."""
+    n = x.size
+    x32, x64 = _kernels.as_bits(x)
+    out = np.empty_like(x)
+    out32, out64 = _kernels.as_bits(out)
+
+    def exact():
+        n_bins = threshold._bins(n)
+        return _kernels.select(x32, x64, k, n, n - k, n - k, n, n_bins,
+                               np.empty(2 * n + n_bins + threshold._FLAGS, np.int64), out32, out64)
+
+    def sampled():
+        n_sample, i_lo, i_hi, capacity = threshold._bracket(n, k)
+        n_bins = threshold._bins(capacity)
+        return _kernels.select(x32, x64, k, n_sample, i_lo, i_hi, capacity, n_bins,
+                               np.empty(2 * capacity + n_bins + threshold._FLAGS, np.int64), out32, out64)
+    return exact, sampled
+
+
 def bench_crossover():
-    print("\ntop-k kernels alone, k = n/10 (median microseconds per call)")
-    widths = [9, 9, 14, 14, 10]
-    row("n", "dtype", "select_small", "select_flat", "ratio", widths=widths)
+    print("\nthe selection kernel's two paths, k = n/10 (median microseconds per call)")
+    widths = [9, 9, 12, 12, 10]
+    row("n", "dtype", "exact", "sampled", "ratio", widths=widths)
     rng = np.random.default_rng(2)
     for dtype in (np.float64, np.float32):
-        uint, absmask, nonfinite, _ = threshold._UINT[np.dtype(dtype)]
-        for n in (256, 512, 1024, 2048, 4096, 16384, 65536):
+        for n in (512, 1024, 2048, 4096, 8192, 16384, 65536):
             x = rng.standard_normal(n).astype(dtype)
-            u, out, k = x.view(uint), np.empty(n, dtype), n // 10
-            t_small, t_flat = medians(
-                [lambda: _kernels.select_small(x, u, k, absmask, nonfinite, out),
-                 lambda: _kernels.select_flat(x, u, k, absmask, nonfinite, out)], n, repeat=25)
-            row(n, np.dtype(dtype).name, t_small * 1e6, t_flat * 1e6, t_small / t_flat, widths=widths)
+            exact, sampled = _kernel_paths(x, n // 10)
+            assert exact() == 0 and sampled() == 0
+            t_exact, t_sampled = medians([exact, sampled], n, repeat=25)
+            row(n, np.dtype(dtype).name, t_exact * 1e6, t_sampled * 1e6, t_exact / t_sampled, widths=widths)
 
 
 def bench_fjlt():

@@ -8,17 +8,21 @@ compare it with.
 Conventions
 -----------
 * Selection by magnitude works on the IEEE-754 bit patterns: with the sign bit
-  cleared, the unsigned integer order of the bits is the order of the
-  magnitudes (for finite values, -0.0 and +0.0 alike).  The radix selection
-  below therefore never compares floats and is exact.
+  cleared, the integer order of the bits is the order of the magnitudes (for
+  finite values, -0.0 and +0.0 alike).  The selection below therefore never
+  compares floats and is exact.
 * Ties at the threshold are broken by the lowest index: among equal
   magnitudes, the entries that come first (in C order) are kept.
 * An output array of size 0 means "not wanted": the kernel skips writing it.
   This lets one compiled kernel produce values, a mask, or both (select_rows).
-* Compilation time matters (a fresh install compiles every kernel on first
-  use): no ``np.partition`` (seconds per dtype), few numpy calls inside
-  kernels, shallow call graphs (numba re-optimises a callee in every caller),
-  one output loop per kernel.  ``benchmarks/bench_compile.py`` measures it.
+* Compilation time matters: a fresh install compiles every kernel on first use
+  (``benchmarks/bench_compile.py`` measures it).  Numba's cost is its front
+  end, per kernel and per signature, so the kernels the solvers use have ONE
+  signature for float32 and float64 alike: the data comes in as its bits,
+  viewed as int32 (``x32``) and int64 (``x64``), one of the two empty, and
+  every key is an int64.  No allocation (``np.empty`` costs a compilation of
+  its own), no builtins such as ``min``, no ``np.partition``, scratch arrays
+  passed in by the caller, one callee (:func:`_kth_key`).
 """
 
 from __future__ import annotations
@@ -30,353 +34,228 @@ import numpy as np
 #: writes the compiled code next to this module (``__pycache__``) so that a
 #: new process does not recompile; none of the kernels is ``parallel``.
 JIT = dict(nogil=True, cache=True)
+#: The selection kernels leave out Python's division-by-zero checks (none of
+#: their divisions can be by zero): less code for numba to type and LLVM to
+#: optimise, measured 15-20% less compilation.
+JIT_LEAN = dict(JIT, error_model="numpy")
 
-_RADIX_BITS = 16
-_N_BINS = 1 << _RADIX_BITS
-# Sizes of the strided sample that brackets the threshold in select_flat.
-_SAMPLE = 1 << 14
-_SAMPLE_MAX = 1 << 16
-_BUCKETS = 1 << 10
-# Rows at least this long select with buckets in select_rows (unsigned keys).
-_ROW_BUCKETS_MIN = 1 << 10
-# Entries per block of the bracket pass (a multiple of 8; fits in L1 with its flags).
-_BLOCK = 1 << 12
+#: Masks that clear the sign bit of float32 / float64 bit patterns (as int32 / int64).
+_MASK32 = 0x7FFFFFFF
+_MASK64 = 0x7FFFFFFFFFFFFFFF
+#: The masked bit pattern of +inf: a masked pattern at least this is inf or NaN.
+_INF32 = 0x7F800000
+_INF64 = 0x7FF0000000000000
+#: Entries per block of the bracket pass (its flags stay in L1); a multiple of 8.
+_BLOCK = 1 << 11
 
 
-@numba.njit(**JIT)
-def _kth_smallest(vals, n, kth):
-    """The ``kth`` smallest (0-based) of ``vals[:n]``, reordering ``vals`` in place.
+@numba.njit(**JIT_LEAN)
+def _kth_key(work, base, n, kth, hist, n_bins):
+    """The ``kth`` smallest (0-based) of the int64 keys ``work[base:base + n]``
+    (all >= 0), and how many of them exceed it: ``(t, n_above)``.
 
-    Hoare's quickselect (Comm. ACM 4(7), 1961) in the form of Press et al.,
-    *Numerical Recipes* (``select``): a median-of-three pivot whose middle
-    candidate sits at a pseudo-random position, so no ordering of the input
-    makes it quadratic in expectation.  Replaces ``np.partition``, whose numba
-    implementation takes seconds to compile for every dtype.
+    The keys are reordered; ``work[hist:hist + n_bins]`` is the histogram.
+    (Offsets into one array, not slices: fewer arrays to pass from Python,
+    and slicing costs numba more compilation than the index arithmetic.)
+
+    Bucket selection: a histogram of ``n_bins`` equal bins over [min, max]
+    finds the bin holding rank ``kth``; its keys are moved to the front and
+    the search repeats inside it until they are all equal.  Each round
+    shrinks the range of the keys by a factor of at least ``n_bins / 2``, so
+    there are at most ``63 / log2(n_bins / 2)`` rounds whatever the data,
+    each a few branch-free passes (no quickselect's mispredicted swaps, no
+    quadratic case).  The keys of the bins above the one kept are counted
+    as they are dropped, which gives ``n_above`` for the ties at no extra
+    pass.
     """
-    lo = 0
-    hi = n - 1
-    state = 12345
+    n_above = n - n  # an int64 variable, not a literal (numba would type the result twice)
     while True:
-        if hi <= lo + 1:
-            if hi == lo + 1 and vals[hi] < vals[lo]:
-                vals[lo], vals[hi] = vals[hi], vals[lo]
-            return vals[kth]
-        state = (state * 1103515245 + 12345) & 0x7FFFFFFF
-        mid = lo + 1 + state % (hi - lo - 1)
-        vals[mid], vals[lo + 1] = vals[lo + 1], vals[mid]
-        if vals[lo] > vals[hi]:
-            vals[lo], vals[hi] = vals[hi], vals[lo]
-        if vals[lo + 1] > vals[hi]:
-            vals[lo + 1], vals[hi] = vals[hi], vals[lo + 1]
-        if vals[lo] > vals[lo + 1]:
-            vals[lo], vals[lo + 1] = vals[lo + 1], vals[lo]
-        # vals[lo] <= pivot <= vals[hi] are the sentinels of the two scans
-        pivot = vals[lo + 1]
-        i = lo + 1
-        j = hi
-        while True:
-            i += 1
-            while vals[i] < pivot:
-                i += 1
-            j -= 1
-            while vals[j] > pivot:
-                j -= 1
-            if j < i:
-                break
-            vals[i], vals[j] = vals[j], vals[i]
-        vals[lo + 1] = vals[j]
-        vals[j] = pivot
-        if j >= kth:
-            hi = j - 1
-        if j <= kth:
-            lo = i
-
-
-@numba.njit(**JIT)
-def _kth_smallest_bits(vals, n, kth):
-    """The ``kth`` smallest (0-based) of the unsigned keys ``vals[:n]`` (overwritten).
-
-    Bucket selection: a histogram of ``_BUCKETS`` equal bins over
-    [min, max] finds the bin holding rank ``kth``; its keys are moved to the
-    front and the search repeats inside it.  Each round shrinks the range of
-    the keys by a factor of at least ``_BUCKETS / 2``, so there are at most
-    eight rounds on 64-bit keys whatever the data; the passes are simple loops
-    without data-dependent swaps, several times faster than quickselect's
-    mispredicted branches.  An insertion sort finishes the last few keys (no
-    call to another kernel: every call level costs numba another optimisation
-    of the callee when compiling, so the selection kernels stay shallow).
-    """
-    hist = np.empty(_BUCKETS, dtype=np.int64)
-    while n > 16:
-        vmin = vals[0]
-        vmax = vals[0]
-        for i in range(n):
-            v = vals[i]
-            vmin = min(vmin, v)
-            vmax = max(vmax, v)
+        vmin = work[base]
+        vmax = work[base]
+        for i in range(np.uint64(base), np.uint64(base + n)):  # unsigned: vectorises
+            v = work[i]
+            vmin = v if v < vmin else vmin
+            vmax = v if v > vmax else vmax
         if vmin == vmax:
-            return vmin
-        span = vmax - vmin
+            return vmin, n_above
         shift = 0
-        while (span >> shift) >= _BUCKETS:
+        while ((vmax - vmin) >> shift) >= n_bins:
             shift += 1
-        for b in range(_BUCKETS):
-            hist[b] = 0
-        for i in range(n):
-            hist[(vals[i] - vmin) >> shift] += 1
+        for b in range(hist, hist + n_bins):
+            work[b] = 0
+        for i in range(base, base + n):
+            work[hist + ((work[i] - vmin) >> shift)] += 1
+        b = hist
         below = 0
-        b = 0
-        while below + hist[b] <= kth:
-            below += hist[b]
+        while work[b] <= kth:
+            kth -= work[b]
+            below += work[b]
             b += 1
-        c = np.intp(0)  # not a literal 0: numba would compile the callee twice
-        for i in range(n):
-            v = vals[i]
+        n_above += n - below - work[b]
+        b -= hist
+        c = base
+        for i in range(base, base + n):
+            v = work[i]
             if ((v - vmin) >> shift) == b:
-                vals[c] = v
+                work[c] = v
                 c += 1
-        n = c
-        kth -= below
-    for i in range(1, n):
-        v = vals[i]
-        j = i - 1
-        while j >= 0 and vals[j] > v:
-            vals[j + 1] = vals[j]
-            j -= 1
-        vals[j + 1] = v
-    return vals[kth]
+        n = c - base
 
 
-@numba.njit(**JIT)
-def _keep_candidates(a, cand, cvals, n_cand, need, out):
-    """Keep (copy into ``out``) the ``need`` largest of the entries ``cand[:n_cand]``.
-
-    ``cvals`` holds their magnitude bits.  ``cand`` lists indices in
-    increasing order, so equal magnitudes at the threshold are kept lowest
-    index first.
-    """
-    if need == 0:
-        return
-    vals = np.empty(n_cand, dtype=cvals.dtype)
-    for j in range(n_cand):
-        vals[j] = cvals[j]
-    t_bits = _kth_smallest_bits(vals, n_cand, n_cand - need)
-    n_gt = 0
-    for j in range(n_cand):
-        n_gt += cvals[j] > t_bits
-    ties = need - n_gt
-    for j in range(n_cand):
-        v = cvals[j]
-        keep = v > t_bits
-        if v == t_bits and ties > 0:
-            keep = True
-            ties -= 1
-        if keep:
-            out[cand[j]] = a[cand[j]]
-
-
-@numba.njit(**JIT)
-def select_small(a, u, k, absmask, nonfinite, out):
-    """Keep the ``k`` entries of largest magnitude of a small 1-D array.
-
-    Same arguments and status as :func:`select_flat`.  Bucket selection on a
-    copy of all the magnitude bits, then one writing pass and a pass for the
-    ties: no 65,536-bin histogram and no sample, so it is the path below the
-    crossover (8192 entries, ``cs.threshold._SAMPLED_MIN``) measured by
-    ``benchmarks/bench_threshold.py --crossover``.
-    """
-    n = a.size
-    vals = np.empty(n, dtype=u.dtype)
-    bad = 0
-    for i in range(n):
-        v = u[i] & absmask
-        vals[i] = v
-        bad += v >= nonfinite
-    if bad:
-        return -1
-    t_bits = _kth_smallest_bits(vals, n, n - k)
-    above = 0
-    zero = a.dtype.type(0)
-    for i in range(n):
-        keep = (u[i] & absmask) > t_bits
-        out[i] = a[i] if keep else zero
-        above += keep
-    ties = k - above
-    i = 0
-    while ties > 0:
-        if (u[i] & absmask) == t_bits:
-            out[i] = a[i]
-            ties -= 1
-        i += 1
-    return 0
-
-
-@numba.njit(**JIT)
-def select_histogram(a, u, k, absmask, nonfinite, shift, out):
-    """Exact radix selection: a 16-bit histogram pass, then one gathering pass.
-
-    The fallback of :func:`select_flat` when its sampled bracket misses
-    (adversarial or heavily tied data); compiled only when first needed.
-    ``shift`` drops the bits below the 16 most significant magnitude bits.
-    """
-    n = a.size
-    hist = np.zeros(_N_BINS, dtype=np.int64)
-    for i in range(n):
-        v = u[i] & absmask
-        if v >= nonfinite:
-            return -1
-        hist[v >> shift] += 1
-    above = 0
-    b = _N_BINS - 1
-    while above + hist[b] < k:
-        above += hist[b]
-        b -= 1
-    cand = np.empty(hist[b], dtype=np.int64)
-    cvals = np.empty(hist[b], dtype=u.dtype)
-    c = np.intp(0)
-    for i in range(n):
-        v = u[i] & absmask
-        key = v >> shift
-        out[i] = a[i] if key > b else 0
-        if key == b:
-            cand[c] = i
-            cvals[c] = v
-            c += 1
-    _keep_candidates(a, cand, cvals, c, k - above, out)
-    return 0
-
-
-@numba.njit(**JIT)
-def select_flat(a, u, k, absmask, nonfinite, out):
-    """Keep the ``k`` entries of largest magnitude of the 1-D array ``a``.
+@numba.njit(**JIT_LEAN)
+def select(x32, x64, k, n_sample, lo, hi, capacity, n_bins, work, out32, out64):
+    """Keep the ``k`` entries of largest magnitude of a float vector, 0 < k < size;
+    or, with ``k = -1``, those whose magnitude exceeds a threshold.
 
     Parameters
     ----------
-    a : 1-D float32/float64 array (C contiguous).
-    u : the same memory viewed as uint32/uint64.
-    k : int, 0 < k < a.size.
-    absmask : unsigned mask that clears the sign bit.
-    nonfinite : the bit pattern of +inf; magnitude bits >= it are inf/NaN.
-    out : float array of a's size: a where kept, 0 elsewhere.  (The mask of
-        the kept entries is ``out != 0`` plus the first zeros of ``a`` when
-        zeros are kept; ``cs.threshold`` derives it, so that one compiled
-        loop serves both.)
+    x32, x64 : the vector's bits viewed as int32 (float32 data) or int64
+        (float64 data), C contiguous; the other one is empty.
+    k : int.
+    n_sample, lo, hi : the bracket.  With ``n_sample > 0``, ranks
+        ``lo <= hi`` in a strided sample of ``n_sample`` magnitudes
+        (``cs.threshold._bracket``); the exact selection is the sample of
+        every entry, ``n_sample = size`` and ``lo = hi = size - k``: the
+        bracket is then the threshold itself.  With ``n_sample = 0``, the
+        bracket's keys themselves: with ``k = -1`` the empty bracket
+        ``lo = hi + 1`` makes the kernel hard thresholding at the magnitude
+        whose key is ``hi`` (one kernel, one compilation, for both).
+    capacity : room for the entries inside the bracket, at least ``n_sample``.
+    n_bins : bins of the bucket selection (:func:`_kth_key`).
+    work : int64 scratch of ``2 * capacity + n_bins + _BLOCK + 8`` entries:
+        the candidates' indices, their keys, the histogram and the flags of
+        one block (``cs.threshold._work``).
+    out32, out64 : the output's bits, laid out as ``x32, x64``: the input where
+        kept, +0.0 elsewhere.  (The mask of the kept entries is ``out != 0``
+        plus the first zeros of the input when zeros are kept;
+        ``cs.threshold`` derives it.)
 
     Returns
     -------
-    status : 0 on success, -1 if ``a`` holds a NaN or an infinity, 1 if the
-    sampled bracket missed (or ``a`` is too small to sample): the
-    caller then runs :func:`select_small` (small arrays) or
-    :func:`select_histogram`.  The caller dispatches, so that each path is
-    compiled only when first used.
+    status : 0 on success, -1 if the vector holds a NaN or an infinity, 1 if
+    the bracket missed the k-th largest magnitude or held more entries than
+    the capacity (heavy ties): the caller then runs the exact selection, so
+    the result never depends on the sample.
 
     Notes
     -----
-    A strided sample of up to 65,536 magnitudes (a one-level
-    Floyd-Rivest selection, Comm. ACM 18(3), 1975) brackets the k-th
-    largest magnitude (its order statistics, widened by four standard
-    deviations of the sample quantile); one pass then writes every entry
-    above the bracket and gathers those inside it, and the exact threshold
-    among those comes from the bucket selection.  One read and one write of the data,
-    against about ten passes for the NumPy idiom.  When the bracket misses,
-    an exact selection runs instead (quickselect on everything, or the radix
-    selection for large arrays), so the result never depends on the sample.
+    The sample's order statistics ``lo`` and ``hi`` bracket the k-th
+    largest magnitude (a one-level Floyd-Rivest selection, Comm. ACM 18(3),
+    1975).  One pass then writes every entry above the bracket and gathers
+    those inside it: block by block, a vectorised loop writes the output,
+    counts and flags the entries inside, and a second loop reads the flags
+    eight at a time and skips the groups without any (most of them).  The
+    exact threshold among the gathered entries comes from the bucket
+    selection, whose count of larger keys sets how many of the entries
+    equal to the threshold are kept, lowest index first.  One read and one
+    write of the data, against about ten passes for the NumPy idiom.
     """
-    n = a.size
-    # n/16 up to 2^14 entries, then n/128 up to 2^16: measured best with
-    # benchmarks/bench_threshold.py (a wider sample narrows the bracket, and
-    # the bracket's candidates are what the second scan pays for)
-    n_sample = min(_SAMPLE_MAX, n // 16, max(_SAMPLE, n // 128))
-    if n_sample < 64:
-        return 1
-    step = n // n_sample
-    sample = np.empty(n_sample, dtype=u.dtype)
-    sample2 = np.empty(n_sample, dtype=u.dtype)  # each selection scrambles its copy
-    for j in range(n_sample):
-        sample[j] = u[j * step] & absmask
-        sample2[j] = sample[j]
-    q = k / n
-    spread = 4.0 * np.sqrt(q * (1.0 - q) * n_sample) + 8.0
-    pos = n_sample * (1.0 - q)
-    i_lo = max(int(pos - spread), 0)
-    i_hi = min(int(pos + spread), n_sample - 1)
-    if i_lo > 0:
-        lo = _kth_smallest_bits(sample2, n_sample, i_lo)
-    else:
-        lo = u.dtype.type(0)
-    if i_hi < n_sample - 1:
-        hi = _kth_smallest_bits(sample, n_sample, i_hi)
-    else:  # the bracket reaches the largest sampled magnitude: leave it open above
-        hi = nonfinite - u.dtype.type(1)
-    capacity = min(int(1.5 * (i_hi - i_lo + 1) * (n / n_sample)) + 64, n)
-    # Block by block (the block stays in L1): the first loop writes the kept
-    # entries, counts them and flags the entries inside the bracket, with
-    # stores and sums only, so it vectorises; the second reads the flags
-    # eight at a time and skips the all-zero words (most of them), so the
-    # branch of gathering is paid only near the threshold.
-    # (v - lo) <= width is lo <= v <= hi in unsigned arithmetic.
-    width = hi - lo
-    flags = np.empty(_BLOCK, dtype=np.uint8)
-    cand = np.empty(capacity, dtype=np.int64)
-    cvals = np.empty(capacity, dtype=u.dtype)
-    n_cand = np.intp(0)  # not a literal 0: numba would compile the callee twice
-    above = 0
-    bad = 0
-    zero = a.dtype.type(0)
+    wide = x64.size > 0
+    n = x64.size if wide else x32.size
+    keys = capacity  # work[:capacity] holds the candidates' indices, work[keys:] their keys
+    hist = 2 * capacity
+    flags = hist + n_bins
+    if n_sample > 0:
+        step = n // n_sample
+        for j in range(n_sample):
+            v = (x64[j * step] & _MASK64) if wide else (x32[j * step] & _MASK32)
+            work[keys + j] = v
+            work[j] = v  # each selection scrambles its copy
+        rank_lo = lo
+        rank_hi = hi
+        lo = n - n
+        hi = (_INF64 if wide else _INF32) - 1  # open above when rank_hi is the sample's top
+        if rank_lo > 0:
+            lo = _kth_key(work, keys, n_sample, rank_lo, hist, n_bins)[0]
+        if rank_hi == rank_lo and rank_lo > 0:
+            hi = lo  # the exact selection: the whole vector is the sample
+        elif rank_hi < n_sample - 1:
+            hi = _kth_key(work, keys - capacity, n_sample, rank_hi, hist, n_bins)[0]  # base 0, not a literal
+    n_cand = n - n
+    above = n - n
     for start in range(0, n, _BLOCK):
-        stop = min(start + _BLOCK, n)
-        size = stop - start
-        for i in range(size, _BLOCK):
-            flags[i] = 0
-        # slices, not a[start + i]: with an offset index the loop does not vectorise
-        a_blk = a[start:stop]
-        u_blk = u[start:stop]
-        out_blk = out[start:stop]
-        for i in range(size):
-            v = u_blk[i] & absmask
-            keep = v > hi
-            out_blk[i] = a_blk[i] if keep else zero
-            above += keep
-            bad += v >= nonfinite
-            flags[i] = (v - lo) <= width
-        for w in range(0, _BLOCK, 8):
-            # eight flags at once (LLVM loads them as one word)
-            if (flags[w] | flags[w + 1] | flags[w + 2] | flags[w + 3]
-                    | flags[w + 4] | flags[w + 5] | flags[w + 6] | flags[w + 7]):
-                for j in range(w, w + 8):
-                    if flags[j]:
-                        if n_cand == capacity:
-                            return -1 if bad else 1
-                        i = start + j
-                        cand[n_cand] = i
-                        cvals[n_cand] = u[i] & absmask
-                        n_cand += 1
-    if bad:
-        return -1
+        stop = start + _BLOCK if start + _BLOCK < n else n
+        bad = False
+        inside = 0
+        # The same loop for either width, so that each one vectorises; unsigned
+        # indices, because numba's wrap-around of negative ones stops that.
+        u_start = np.uint64(start)
+        u_flags = np.uint64(flags)
+        if wide:
+            for i in range(u_start, np.uint64(stop)):
+                v = x64[i] & _MASK64
+                keep = v > hi
+                out64[i] = x64[i] if keep else 0
+                above += keep
+                bad |= v >= _INF64
+                f = (v >= lo) & (v <= hi)
+                work[u_flags + (i - u_start)] = f
+                inside += f
+        else:
+            for i in range(u_start, np.uint64(stop)):
+                v = x32[i] & _MASK32
+                keep = v > hi
+                out32[i] = x32[i] if keep else 0
+                above += keep
+                bad |= v >= _INF32
+                f = (v >= lo) & (v <= hi)
+                work[u_flags + (i - u_start)] = f
+                inside += f
+        if bad:
+            return -1
+        if inside:
+            if n_cand + inside > capacity:
+                return 1
+            u_stop = u_flags + np.uint64(stop - start)
+            for j in range(u_stop, u_stop + np.uint64(8)):
+                work[j] = 0
+            for w in range(u_flags, u_stop, 8):
+                # eight flags at once: most groups hold no candidate
+                if (work[w] | work[w + 1] | work[w + 2] | work[w + 3]
+                        | work[w + 4] | work[w + 5] | work[w + 6] | work[w + 7]):
+                    for j in range(w, w + 8):
+                        if work[j]:
+                            i = start + np.int64(j - u_flags)
+                            work[n_cand] = i
+                            work[keys + n_cand] = (x64[i] & _MASK64) if wide else (x32[i] & _MASK32)
+                            n_cand += 1
+    if k < 0:
+        return 0
     need = k - above
     if need < 0 or need > n_cand:
         return 1
-    _keep_candidates(a, cand, cvals, n_cand, need, out)
+    if need == 0:
+        return 0
+    t, n_gt = _kth_key(work, keys, n_cand, n_cand - need, hist, n_bins)
+    ties = need - n_gt
+    for j in range(n_cand):
+        i = work[j]
+        v = (x64[i] & _MASK64) if wide else (x32[i] & _MASK32)
+        if v > t or (v == t and ties > 0):
+            ties -= v == t
+            if wide:
+                out64[i] = x64[i]
+            else:
+                out32[i] = x32[i]
     return 0
 
 
 @numba.njit(**JIT)
-def select_rows(a, mag, k, out, mask):
-    """Keep the ``k`` largest ``mag`` entries of every row of a 2-D array.
+def select_rows(a, keys, k, work, out, mask):
+    """Keep the ``k`` largest ``keys`` of every row of a 2-D array.
 
     ``a`` (rows x L, any real or complex dtype) supplies the kept values,
-    ``mag`` (rows x L) the magnitudes compared, as floats or as the unsigned
-    bit patterns of non-negative floats (same order); 0 <= k <= L.  Used for
-    top-k along an axis, per group of consecutive entries and N:M selection.
-    Ties are broken by the lowest index within the row.  Rows of at least
-    ``_ROW_BUCKETS_MIN`` entries select with buckets, shorter ones with
-    quickselect, groups of at most 16 with k arg-max passes.
+    ``keys`` (rows x L, int64) the magnitudes compared: the bits of the
+    non-negative float magnitudes, whose integer order is theirs; 0 <= k <= L.
+    ``work`` (int64, L plus the bins of :func:`_kth_key`) is scratch.  Used
+    for top-k along an axis, per group of consecutive entries and N:M
+    selection.  Ties are broken by the lowest index within the row.  Rows of
+    more than 16 entries select with :func:`_kth_key`, shorter ones (N:M
+    groups) with k arg-max passes.
     """
-    rows, length = mag.shape
+    rows, length = keys.shape
     want_out = out.size > 0
     want_mask = mask.size > 0
-    scratch = np.empty(length, dtype=mag.dtype)
-    taken = np.zeros(min(length, 16), dtype=np.bool_)
     for r in range(rows):
         if want_out:
             for j in range(length):
@@ -388,37 +267,26 @@ def select_rows(a, mag, k, out, mask):
             continue
         if length <= 16:
             # small groups (N:M): k passes of an arg-max, ties to the lowest index
-            for j in range(length):
-                taken[j] = False
+            taken = 0
             for _ in range(k):
                 best = -1
                 for j in range(length):
-                    if not taken[j] and (best < 0 or mag[r, j] > mag[r, best]):
+                    if not (taken >> j) & 1 and (best < 0 or keys[r, j] > keys[r, best]):
                         best = j
-                taken[best] = True
+                taken |= 1 << best
                 if want_out:
                     out[r, best] = a[r, best]
                 if want_mask:
                     mask[r, best] = True
             continue
         for j in range(length):
-            scratch[j] = mag[r, j]
-        if length >= _ROW_BUCKETS_MIN:
-            t = _kth_smallest_bits(scratch, length, length - k)
-        else:
-            t = _kth_smallest(scratch, length, length - k)
-        n_gt = 0
-        for j in range(length):
-            if mag[r, j] > t:
-                n_gt += 1
+            work[j] = keys[r, j]
+        t, n_gt = _kth_key(work, length - length, length, length - k, length, work.size - length)
         ties = k - n_gt
         for j in range(length):
-            v = mag[r, j]
-            keep = v > t
-            if v == t and ties > 0:
-                keep = True
-                ties -= 1
-            if keep:
+            v = keys[r, j]
+            if v > t or (v == t and ties > 0):
+                ties -= v == t
                 if want_out:
                     out[r, j] = a[r, j]
                 if want_mask:
@@ -453,22 +321,36 @@ def shifted_relu(a, tau, level, out):
     return out
 
 
-@numba.njit(**JIT)
-def hard_tau(a, tau, out):
-    """out = a where |a| > tau, else 0 (flat real array)."""
-    for i in range(a.size):
-        v = a[i]
-        out[i] = v if abs(v) > tau else 0
-    return out
-
-
-@numba.njit(**JIT)
-def all_finite(a):
-    """True when the flat real array holds no NaN and no infinity."""
-    for i in range(a.size):
-        if not np.isfinite(a[i]):
-            return False
+@numba.njit(**JIT_LEAN)
+def _finite_bits(x32, x64):
+    """True when no entry of a flat float vector (bits laid out as in
+    :func:`select`) is NaN or infinite: its masked bits stay below +inf's.
+    One signature for float32 and float64."""
+    if x64.size:
+        for i in range(x64.size):
+            if (x64[i] & _MASK64) >= _INF64:
+                return False
+    else:
+        for i in range(x32.size):
+            if (x32[i] & _MASK32) >= _INF32:
+                return False
     return True
+
+
+_EMPTY32 = np.empty(0, np.int32)
+_EMPTY64 = np.empty(0, np.int64)
+
+
+def as_bits(a):
+    """``(x32, x64)``: the bits of a C-contiguous float32/float64 array, the other empty."""
+    if a.dtype == np.float64:
+        return _EMPTY32, a.view(np.int64)
+    return a.view(np.int32), _EMPTY64
+
+
+def all_finite(a):
+    """True when the flat float32/float64 array holds no NaN and no infinity."""
+    return bool(_finite_bits(*as_bits(np.ascontiguousarray(a))))
 
 
 # ---------------------------------------------------------------------------

@@ -32,6 +32,7 @@ neural network initialization with sparsity inducing activations", ICLR 2024.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from typing import NamedTuple
 
@@ -47,19 +48,47 @@ __all__ = [
     "randomized_svd", "svt", "warm_up",
 ]
 
-_UINT = {np.dtype(np.float32): (np.uint32, np.uint32(0x7FFFFFFF), np.uint32(0x7F800000), 15),
-         np.dtype(np.float64): (np.uint64, np.uint64(0x7FFFFFFFFFFFFFFF),
-                                np.uint64(0x7FF0000000000000), 47)}
-# From this size the sampled bracket (select_flat) beats bucket selection on everything
-# (select_small); up to _QUICKSELECT_MAX a missed bracket falls back to select_small,
-# above it to the radix histogram.  Crossovers: benchmarks/bench_threshold.py.
-_SAMPLED_MIN = 1 << 13
-_QUICKSELECT_MAX = 1 << 16
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+# From this size a strided sample brackets the threshold (cs._kernels.select), below
+# it the exact selection runs on every entry; measured with benchmarks/bench_threshold.py
+# --crossover.  A missed bracket (heavy ties) also falls back to the exact selection.
+_SAMPLED_MIN = 1 << 11
+# Bins of the bucket selection: few for small selections (zeroing and scanning
+# the histogram is the cost there), 1024 from _WIDE_HIST_MIN keys on.
+_NARROW_HIST = 64
+_WIDE_HIST = 1024
+_WIDE_HIST_MIN = 1 << 11
+# the flags of one block of the bracket pass, at the end of the kernel's work space
+_FLAGS = _kernels._BLOCK + 8
+
+
+def _bracket(n, k):
+    """(n_sample, i_lo, i_hi, capacity) of the sampled bracket of the k-th largest of n.
+
+    n/16 sampled entries up to 2^14, then n/128 up to 2^16 (a wider sample
+    narrows the bracket, and the bracket's entries are what the pass gathers);
+    the ranks are the sample quantile widened by four of its standard
+    deviations and 8 ranks; the capacity is 1.5 times the entries the bracket
+    should hold.  Measured best with benchmarks/bench_threshold.py.
+    """
+    n_sample = min(1 << 16, n // 16, max(1 << 14, n // 128))
+    q = k / n
+    spread = 4.0 * math.sqrt(q * (1.0 - q) * n_sample) + 8.0
+    pos = n_sample * (1.0 - q)
+    i_lo = max(int(pos - spread), 0)
+    i_hi = min(int(pos + spread), n_sample - 1)
+    capacity = min(int(1.5 * (i_hi - i_lo + 1) * (n / n_sample)) + 64, n)
+    return n_sample, i_lo, i_hi, max(capacity, n_sample)
+
+
+def _bins(n_keys):
+    """The number of bins of a bucket selection over ``n_keys`` keys."""
+    return _WIDE_HIST if n_keys >= _WIDE_HIST_MIN else _NARROW_HIST
 
 
 def _select(x, k, axis, group_size, want_values, want_mask, name="k"):
     """Validate and run the top-k kernels; return (values or None, mask or None)."""
-    if (axis is None and group_size is None and type(x) is np.ndarray and x.dtype in _UINT
+    if (axis is None and group_size is None and type(x) is np.ndarray and x.dtype in _FLOATS
             and type(k) is int and 0 < k < x.size):
         # the checks below would pass unchanged: skip them (microseconds on small arrays)
         return _select_flat(x, k, want_values, want_mask)
@@ -81,7 +110,7 @@ def _select(x, k, axis, group_size, want_values, want_mask, name="k"):
     else:
         k = check_int(k, name, low=0, high=length, high_what=f"the length of axis {axis}")
         rows = np.ascontiguousarray(moved).reshape(-1, max(length, 1))
-    if length >= _SAMPLED_MIN and group_size is None and rows.dtype in _UINT and 0 < k < length:
+    if length >= _SAMPLED_MIN and group_size is None and rows.dtype in _FLOATS and 0 < k < length:
         # long rows (few of them): the flat kernels row by row beat select_rows
         out = np.empty_like(rows)
         for row, row_out in zip(rows, out):
@@ -100,12 +129,13 @@ def _select(x, k, axis, group_size, want_values, want_mask, name="k"):
 def _select_rows(rows, k, want_values, want_mask):
     if not is_all_finite(rows):
         raise ValueError("x contains NaN or infinity")
-    mag = np.abs(rows)
-    mag = mag.view(_UINT[mag.dtype][0])  # non-negative floats: their bits sort the same
+    mag = np.abs(rows)  # non-negative floats: their bits sort the same, as int64 keys
+    keys = mag.view(np.int64) if mag.dtype == np.float64 else mag.view(np.int32).astype(np.int64)
     out = np.empty_like(rows) if want_values else np.zeros((0, 0), rows.dtype)
     mask = np.empty(rows.shape, bool) if want_mask else np.zeros((0, 0), bool)
     if rows.size:
-        _kernels.select_rows(rows, mag, k, out, mask)
+        length = rows.shape[1]
+        _kernels.select_rows(rows, keys, k, np.empty(length + _bins(length), np.int64), out, mask)
     return out, mask
 
 
@@ -123,7 +153,7 @@ def _select_flat(x, k, want_values, want_mask):
         _, mask = _select_flat(np.abs(flat), k, False, True)
         values = np.where(mask, flat, 0).reshape(x.shape) if want_values else None
         return values, (mask.reshape(x.shape) if want_mask else None)
-    out = np.empty_like(flat)
+    out = np.empty(n, flat.dtype)
     if _flat_into(flat, k, out) != 0:
         raise ValueError("x contains NaN or infinity")
     mask = _mask_of(flat, k, out).reshape(x.shape) if want_mask else None
@@ -131,20 +161,23 @@ def _select_flat(x, k, want_values, want_mask):
 
 
 def _flat_into(flat, k, out):
-    """Top-k of the real 1-D C-contiguous ``flat`` (0 < k < size) into ``out``; the status."""
+    """Top-k of the float32/float64 1-D C-contiguous ``flat`` (0 < k < size) into ``out``; the status."""
     n = flat.size
-    uint, absmask, nonfinite, shift = _UINT[flat.dtype]
-    bits = flat.view(uint)
-    # each kernel compiles on first use, so a solve on small arrays never compiles the others
-    status = 1
+    if flat.itemsize == 8:
+        x32, x64, out32, out64 = _kernels._EMPTY32, flat.view(np.int64), _kernels._EMPTY32, out.view(np.int64)
+    else:
+        x32, x64, out32, out64 = flat.view(np.int32), _kernels._EMPTY64, out.view(np.int32), _kernels._EMPTY64
     if n >= _SAMPLED_MIN:
-        status = _kernels.select_flat(flat, bits, k, absmask, nonfinite, out)
-    if status == 1:  # small array, or the sampled bracket missed (heavy ties): exact selection
-        if n <= _QUICKSELECT_MAX:
-            status = _kernels.select_small(flat, bits, k, absmask, nonfinite, out)
-        else:
-            status = _kernels.select_histogram(flat, bits, k, absmask, nonfinite, shift, out)
-    return status
+        n_sample, i_lo, i_hi, capacity = _bracket(n, k)
+        n_bins = _bins(capacity)
+        status = _kernels.select(x32, x64, k, n_sample, i_lo, i_hi, capacity, n_bins,
+                                 np.empty(2 * capacity + n_bins + _FLAGS, np.int64), out32, out64)
+        if status != 1:
+            return status
+    # small array, or the bracket missed (heavy ties): the exact selection, the sample of everything
+    n_bins = _bins(n)
+    return _kernels.select(x32, x64, k, n, n - k, n - k, n, n_bins, np.empty(2 * n + n_bins + _FLAGS, np.int64),
+                           out32, out64)
 
 
 def _mask_of(flat, k, out):
@@ -274,7 +307,14 @@ def hard_tau(x, tau):
     x = check_array(x, "x")
     if x.dtype.kind == "c":
         return np.where(np.abs(x) > tau, x, 0)
-    return _elementwise(_kernels.hard_tau, x, tau)
+    flat = np.ascontiguousarray(x).reshape(-1)
+    out = np.empty_like(flat)
+    # |x| > tau exactly when the magnitude bits of x exceed those of tau in x's precision:
+    # the selection kernel's pass with the empty bracket (tau_key + 1, tau_key)
+    tau_key = int(np.array(tau, flat.dtype).view(np.int64 if flat.itemsize == 8 else np.int32))
+    _kernels.select(*_kernels.as_bits(flat), -1, 0, tau_key + 1, tau_key, 0, 0, np.empty(_FLAGS, np.int64),
+                    *_kernels.as_bits(out))
+    return out.reshape(x.shape)
 
 
 def soft(x, tau, *, level=None):
@@ -454,17 +494,18 @@ def warm_up(dtype=np.float64, *, size=None):
     stores it in the on-disk cache, from which later processes load it in
     milliseconds.  Call this before timing anything, so that the one-off
     compilation is reported apart (``cs demo`` prints it as "compiling (first
-    run only)").  Kernels are compiled for ``dtype`` only: float32 kernels are
-    compiled only when float32 data is used.
+    run only)").  The top-k, ``hard_tau`` and finiteness kernels have one
+    signature for float32 and float64 alike, so warming either precision
+    warms both; ``soft`` (compiled per precision) only when ``size`` is None.
 
     Parameters
     ----------
     dtype : float32 or float64
     size : int, optional
         The number of entries the solve thresholds (``m * n`` for an m x n
-        unknown): only the top-k path for arrays of that size is compiled,
-        with ``hard_tau`` and the finiteness check.  By default every top-k
-        path (small and sampled) and ``soft`` too.
+        unknown): the top-k runs once at that size's path (exact below
+        ``_SAMPLED_MIN`` entries, sampled from it on), with ``hard_tau`` and
+        the finiteness check.  By default both paths and ``soft`` too.
 
     Returns
     -------

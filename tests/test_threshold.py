@@ -58,10 +58,10 @@ def _patterns(n, rng):
             "far clusters": np.where(rng.random(n) < 0.5, 1e-30, 1e30) * rng.random(n)}
 
 
-@pytest.mark.parametrize("n", [2, 63, 1000, 8191, 8192, 30_000, 65_537])
+@pytest.mark.parametrize("n", [2, 63, 1000, T._SAMPLED_MIN - 1, T._SAMPLED_MIN, 30_000, 65_537])
 def test_hard_every_path_on_adversarial_patterns(n):
-    # below 8192 entries bucket selection on everything, above it the sampled bracket,
-    # its exact fallback on everything up to 65,536 and its radix fallback beyond
+    # below _SAMPLED_MIN entries the exact selection on everything, from it on the sampled
+    # bracket, and the exact selection again when the bracket misses (ties, far clusters)
     rng = np.random.default_rng(n)
     for name, x in _patterns(n, rng).items():
         for dtype in (np.float64, np.float32):
@@ -74,18 +74,22 @@ def test_hard_every_path_on_adversarial_patterns(n):
 
 
 @settings(max_examples=100, deadline=None)
-@given(keys=hnp.arrays(np.uint64, st.integers(1, 3000),
+@given(keys=hnp.arrays(np.int64, st.integers(1, 3000),
                        elements=st.one_of(st.integers(0, 5), st.integers(0, 2**63 - 1))),
-       data=st.data())
-def test_kth_smallest_kernels_match_sort(keys, data):
+       bins=st.sampled_from([4, 64, 1024]), data=st.data())
+def test_kth_key_matches_sort(keys, bins, data):
+    # the bucket selection: the kth smallest key and how many keys exceed it
     from cs import _kernels
 
     kth = data.draw(st.integers(0, keys.size - 1))
     expected = np.sort(keys)[kth]
-    assert _kernels._kth_smallest(keys.copy(), keys.size, kth) == expected
-    assert _kernels._kth_smallest_bits(keys.copy(), keys.size, kth) == expected
-    floats = keys.astype(np.float64)
-    assert _kernels._kth_smallest(floats, floats.size, kth) == np.sort(keys.astype(np.float64))[kth]
+    base = data.draw(st.integers(0, 3))  # the keys at an offset in the work array, the histogram after them
+    work = np.full(base + keys.size + bins, -1, np.int64)
+    work[base:base + keys.size] = keys
+    t, n_above = _kernels._kth_key(work, base, keys.size, kth, base + keys.size, bins)
+    assert t == expected
+    assert n_above == np.count_nonzero(keys > expected)
+    assert (work[:base] == -1).all()  # nothing written below the offset
 
 
 @settings(max_examples=80, deadline=None)
@@ -268,7 +272,7 @@ def test_svt_with_rank_hint_matches_exact_and_falls_back():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_long_rows_use_the_flat_kernels_and_match_reference(dtype):
-    # rows of >= 8192 entries go row by row through the flat kernels; ties and zeros included
+    # rows of >= _SAMPLED_MIN entries go row by row through the flat kernels; ties and zeros included
     rng = np.random.default_rng(11)
     x = np.concatenate([rng.standard_normal((3, 9000)), rng.integers(-2, 3, (2, 9000)),
                         np.zeros((1, 9000))]).astype(dtype)
