@@ -1,22 +1,48 @@
 """Keep-the-k-largest and the FJLT against their NumPy/SciPy floors.
 
-Run:  python benchmarks/bench_threshold.py [--max-exp 7] [--crossover]
+Run:  python benchmarks/bench_threshold.py [--max-exp 7] [--crossover] [--no-fjlt]
 
 1. ``cs.threshold.hard(x, k)`` with k = n/10 for n = 10^2 .. 10^max-exp
    (10^8 needs about 4 GB for the NumPy baselines), float64 and float32,
    against the best plain-NumPy ways: ``np.partition`` of ``|x|`` then a
    mask, and ``np.argpartition`` then a scatter (all three give the same
-   values, checked).  Target (issue 9): never slower than NumPy at any
-   size, >= 5x ``np.argpartition`` at 10^7.  ``top_k_mask`` too.
-2. ``--crossover``: the two top-k kernels alone (quickselect-free bucket
-   selection on every magnitude, ``select_small``; the sampled bracket,
-   ``select_flat``) for n = 256 .. 65536, which sets ``_SAMPLED_MIN``.
+   values, checked).  Target (issue 9): never slower than ``np.argpartition``
+   at any size, 4-5x it at 10^7.  ``top_k_mask`` too.
+2. ``--crossover``: the selection kernel's two paths alone, the exact one
+   (the whole vector as the sample) and the sampled bracket, for
+   n = 512 .. 65536, which sets ``cs.threshold._SAMPLED_MIN``.
 3. The FJLT forward plus adjoint against ``scipy.fft.dct`` alone on the
    same length: one DCT-II (the floor of one product), and one DCT-II plus
    one inverse (the floor of a forward-adjoint pair).  Target: within 1.3x.
 
 Each ratio is measured in one process, the methods timed in turn, the median
 of several repeats (the machine is shared: read ratios, not seconds).
+
+Measured (2 shared cores, load 0.6-1.2; ``--no-fjlt``, three runs of the
+kernels with one signature for both precisions against two runs of the
+previous per-precision kernels, commit 261141e, in a worktree): speed-up
+over ``np.argpartition``, lowest and highest run.
+
+=========  ===========  ===========  ===========  ===========
+n          f64 before   f64 after    f32 before   f32 after
+=========  ===========  ===========  ===========  ===========
+10^2       1.28-1.39    1.30-1.41    1.49-1.55    1.15-1.37
+10^3       1.67-2.16    1.26-1.47    1.46-1.84    1.23-1.42
+4096       1.38-1.43    1.21-1.23    1.49-1.57    1.06-1.16
+10^4       1.20-1.33    1.16-1.23    1.37-1.39    1.32-1.40
+3 10^4     1.76-1.79    1.52-1.67    1.26-1.31    1.04-1.18
+10^5       1.96         1.79-1.83    1.53-1.54    1.44-1.50
+10^6       2.65-3.69    3.09-3.34    3.15-4.08    2.97-3.28
+10^7       5.22-5.40    4.64-4.75    4.35-4.49    4.00-4.71
+=========  ===========  ===========  ===========  ===========
+
+The one-signature kernel is never slower than ``np.argpartition``, but has
+less margin than the old per-precision kernels from 10^3 to 3 10^4 entries
+in float32 (its keys are int64 for both precisions, half the SIMD width of
+the old uint32 float32 loop); the price of compiling in 2.2-3.1 s instead of
+5.2-6.2 s (``bench_compile.py``).  ``--crossover`` (one run): the sampled
+path is 1.03-1.07x the exact one at 1024 entries, 1.31-1.33x at 2048,
+1.45x at 4096, 2.2-2.3x at 65536; hence ``_SAMPLED_MIN = 2048``.
 """
 
 import argparse
