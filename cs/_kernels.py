@@ -21,8 +21,12 @@ Conventions
   signature for float32 and float64 alike: the data comes in as its bits,
   viewed as int32 (``x32``) and int64 (``x64``), one of the two empty, and
   every key is an int64.  No allocation (``np.empty`` costs a compilation of
-  its own), no builtins such as ``min``, no ``np.partition``, scratch arrays
-  passed in by the caller, one callee (:func:`_kth_key`).
+  its own), no builtins such as ``min``, no ``np.partition``, one callee
+  (:func:`_kth_key`); the scratch is one int64 array from the caller, used
+  through offsets (slices cost more compilation, and each array argument
+  costs a call ~0.1 us); the hot loops run over unsigned indices, because
+  numba's wrap-around of negative ones keeps LLVM from vectorising them
+  (2-4x slower passes).
 """
 
 from __future__ import annotations
