@@ -54,7 +54,7 @@ def _write_scene(path, shape, n_frames, chunk=150):
     """The built-in scene as an mp4, made ``chunk`` frames at a time (bounded memory)."""
     from cs.datasets.video import VideoWriter, scene
 
-    with VideoWriter(path, 25.0) as writer:
+    with VideoWriter(path, 25.0, preset="medium") as writer:  # a clean input, as before
         clip = scene(shape, min(chunk, n_frames), rng=0)
         for t in range(n_frames):
             writer.write(clip.frames[t % clip.frames.shape[0]])
