@@ -21,18 +21,29 @@ Each measurement runs in a fresh interpreter (peak memory is the child's
 ``ru_maxrss``, CPU the child's user + system seconds), after a warm-up there
 that compiles numba's kernels.
 
-Measured on the shared 2-core machine (2026-12-02, other jobs running: load
-2-3; wall times are inflated), with the solvers as of commit 56b0523+:
-paper-sized clip 22.7 s wall / 33.0 s CPU, 35 iterations, peak 623 MiB, mean
-PSNR 44.8 dB; fully observed baseline 5.2 s wall / 7.9 s CPU, peak 501 MiB
-(ratio 4.4 wall).  The solve: DCTs of the FJLT 50 %, elementwise matrix
-arithmetic 35 %, SVD/QR and norms 9 %, thresholding 6 %; decode 0.2 s,
-encode and montage 2.3 s.  Long clip, 320 x 240, windows of 50 frames
-(warm-started): 0.52 s wall / 0.60 CPU s per frame; peak RSS 866 MiB (88
-frames, 2 windows), 1004 MiB (164 frames, 4 windows).  Python-traced
-allocations stay flat (8 MiB for 40 and 120 frames of a small clip), so the
-RSS growth is the allocator's (with MALLOC_MMAP_THRESHOLD_=1048576 it was
-725 -> 935 MiB from 2 to 6 windows); a full minute was not run here.
+Measured on the shared 2-core machine, 2026-12-02, load about 1 (wall
+times vary by +-1.5 s between runs):
+
+* paper-sized clip, FJLT: 13.4 s and 14.9 s wall in two runs (21.9-23.7 s
+  CPU), 27-28 iterations, peak 572 MiB, mean PSNR 44.8 dB; fully observed
+  baseline 2.6-3.4 s wall (ratio 4.4-5.1).  With ``--operator fjlt2d``:
+  11.9 s wall, 536 MiB, 44.8 dB.  Split of the solve (profiled, 12.9 s):
+  operator products 65 % (three DCTs of length 3,990,000 an iteration, 72-84
+  ms each, are 6.4 s of it), matrix arithmetic 27 %, thresholding 7 %,
+  SVD/QR 1 %; decode 0.2 s, encode and montage 0.6 s.  Before this round
+  (commit e6aae7c) the same run took 20.7-22.7 s: 35 iterations (the stall
+  window of 15 iterations ran 10 iterations into the noise plateau; 5 now),
+  the step direction by boolean indexing (47 ms an iteration, now 15), an
+  exact SVD for the first projection (0.35 s, now 0.06), the callback's
+  estimates rescaled every iteration, matplotlib's import for the montage
+  (0.9-1.7 s) and x264's default preset (0.5 s a file).
+* long clip, 320 x 240, 1,800 frames (a minute at 30 fps), windows of 50
+  frames (48 windows, warm-started): 944 s wall, 0.52 s wall and 0.32 CPU s
+  per frame (under load 2-4: other studies ran beside it), peak RSS
+  1108 MiB, against 866 MiB at 88 frames and 1004 MiB at 164 frames
+  (commit 56b0523): bounded, under the 2 GiB target; mean PSNR 46.0 dB;
+  decode 8.4 s, solve 888 s, encode 13.1 s.  Command:
+  ``python benchmarks/bench_video.py --skip-paper --long-frames 1800 --window 50``.
 """
 
 import argparse
