@@ -7,7 +7,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from cs.datasets.video import (LUMA, from_matrix, iter_video, parse_crop, parse_frames, probe_video,
+from cs.datasets.video import (LUMA, from_matrix, iter_video, montage, parse_crop, parse_frames, probe_video,
                                read_video, scene, to_matrix, write_gif, write_montage, write_video)
 
 
@@ -193,3 +193,34 @@ def test_gif_and_montage(tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG" and image.shape[0] > 3 * 160 and image.shape[1] > image.shape[0]
     with pytest.raises(ValueError, match="labels"):
         write_montage(png, [clip.frames], labels=["a", "b"])
+
+
+def test_montage_pixels_are_the_frames_and_long_labels_fit(tmp_path):
+    clip = scene((24, 32), 6, rng=0)
+    png = tmp_path / "m.png"
+    labels = ["short", "a label much longer than the default margin"]
+    write_montage(png, [clip.frames, clip.background], labels=labels, indices=[1, 4], title="title")
+    image = iio.imread(png)
+    zoom = 7  # ceil(160 / 24): frames pixel for pixel at an integer zoom
+    grid = np.repeat(np.repeat(montage([clip.frames, clip.background], [1, 4]), zoom, 0), zoom, 1)
+    # the grid sits bottom-left of the labels, 6 pixels from the right and bottom edges
+    h, w = grid.shape[:2]
+    top, left = image.shape[0] - 6 - h, image.shape[1] - 6 - w
+    assert np.array_equal(image[top:top + h, left:left + w, :3], grid)
+    # the margin holds the longer label whole: text in its row's band, white at the image's edge
+    band = image[top + zoom * 26:top + zoom * 26 + zoom * 24, :left, :3]  # the second row of frames
+    assert band.min() < 100 and (band[:, :3] == 255).all()
+    assert left > 250  # wider than the 100-odd pixels "short" needs
+
+
+def test_video_writer_preset(tmp_path):
+    clip = scene((24, 32), 8, rng=0)
+    sizes = {}
+    for preset in ("ultrafast", "veryslow"):
+        path = write_video(tmp_path / f"{preset}.mp4", clip.frames, preset=preset)
+        back = read_video(path).frames
+        assert back.shape == clip.frames.shape and np.abs(back - clip.frames).mean() < 0.02
+        sizes[preset] = path.stat().st_size
+    assert sizes["veryslow"] < sizes["ultrafast"]  # the slower preset compresses better at the same crf
+    with pytest.raises(ValueError, match="preset"):
+        write_video(tmp_path / "x.mp4", clip.frames, preset="quick")

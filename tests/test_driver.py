@@ -122,3 +122,42 @@ def test_rng_normalised_once_and_drawn_from():
     gen = np.random.default_rng(7)
     naht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity, svd="randomized", rng=gen, max_iter=3)
     assert gen.bit_generator.state["state"]["state"] != state
+
+
+def test_iterate_unpacks_like_a_tuple_and_scales_only_what_is_read():
+    reads = []
+
+    class Counting(Step):
+        def estimate(self):
+            reads.append("x")
+            return super().estimate()
+
+    L, S = np.array([1.0, 0.0]), np.array([0.0, 3.0])
+    seen = []
+    drive(lambda n: Counting(0.0, None, L, S), solver="toy", tol=1e-3, scale=2.0,
+          callback=lambda it: seen.append(it))
+    (it,) = seen
+    assert reads == []  # the progress-bar case: nothing read, nothing formed
+    n_iter, x, L_shown, S_shown, residual = it
+    assert (n_iter, residual, len(it)) == (1, 0.0, 5) and reads == ["x"]
+    assert np.array_equal(x, [2.0, 6.0]) and np.array_equal(L_shown, 2 * L) and np.array_equal(S_shown, 2 * S)
+    assert it.x is x and np.array_equal(it[1], x) and it[-1] == 0.0 and it[:2][0] == 1
+    assert reads == ["x"]  # read once, then kept
+
+
+@pytest.mark.parametrize("solver", [niht, naht])
+def test_rate_window_sets_the_stall_test_window(solver):
+    # a noisy L+S problem: the residual levels off at the noise, and the stall test ends the run
+    prob = ls_problem((30, 30), 0.6, 0.1, 0.05, rng=0)
+    b = prob.b + 1e-2 * np.linalg.norm(prob.b) / np.sqrt(prob.b.size) * np.random.default_rng(1).standard_normal(
+        prob.b.size)
+    runs = {w: solver(prob.A, b, rank=prob.rank, sparsity=prob.sparsity, rate_tol=0.99, rate_window=w, rng=0)
+            for w in (3, 15)}
+    assert all(r.status == Status.STALLED for r in runs.values())
+    assert runs[3].n_iter < runs[15].n_iter
+    for w, r in runs.items():  # stopped at the first iteration whose w-iteration rate passed rate_tol
+        h = r.history["residual"]
+        assert (h[-1] / h[-1 - w]) ** (1 / w) > 0.99
+        assert all((h[j] / h[j - w]) ** (1 / w) <= 0.99 for j in range(w, len(h) - 1))
+    with pytest.raises(ValueError, match="rate_window"):
+        solver(prob.A, b, rank=prob.rank, sparsity=prob.sparsity, rate_window=0)

@@ -271,3 +271,22 @@ def test_rpca_bad_input(args, kwargs, error, name):
 def test_project_ls_bad_input(args, kwargs, error, name):
     with pytest.raises(error, match=rf"^{name}\b|\b{name}="):
         project_ls(*args, **kwargs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("r", [0, 1, 3])
+def test_add_product_is_an_in_place_rank_r_update(dtype, order, r):
+    from cs.solvers.robust_pca import _add_product
+
+    rng = np.random.default_rng(r)
+    Z = np.asarray(rng.standard_normal((40, 25)), dtype=dtype, order=order)
+    A, B = rng.standard_normal((40, r)).astype(dtype), rng.standard_normal((r, 25)).astype(dtype)
+    expected = Z.astype(np.float64) - 0.5 * A.astype(np.float64) @ B
+    out = _add_product(Z, A, B, -0.5)
+    assert out is Z
+    np.testing.assert_allclose(Z, expected, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
+    # mixed precisions and non-contiguous targets take NumPy's path, with the same result
+    W = np.zeros((40, 50), dtype)[:, ::2]
+    _add_product(W, A.astype(np.float64), B.astype(np.float64))
+    np.testing.assert_allclose(W, (A.astype(np.float64) @ B).astype(dtype), rtol=1e-5, atol=1e-5)
