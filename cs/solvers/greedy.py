@@ -59,7 +59,6 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse
 from scipy.linalg import LinAlgError, cho_factor, cho_solve, lstsq, solve_triangular
-from scipy.optimize import linprog
 from scipy.sparse.linalg import LinearOperator, lsqr
 
 from .._validation import check_int, check_like, check_real, check_sparsity
@@ -617,6 +616,8 @@ def l1(A, b, *, sparsity=None, tol=None, max_iter=None, presolve=False, x0=None,
                "dual_feasibility_tolerance": feasibility}
     if max_iter is not None:
         options["maxiter"] = check_int(max_iter, "max_iter", low=1)
+
+    from scipy.optimize import linprog  # here: importing scipy.optimize costs every solver 0.1 s
 
     matrix = A.todense()
     stacked = (scipy.sparse.hstack([matrix, -matrix], format="csc") if scipy.sparse.issparse(matrix)
