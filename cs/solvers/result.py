@@ -160,7 +160,8 @@ class Iterate:
     Fields ``n_iter``, ``x``, ``L``, ``S`` and ``residual``, read by name or
     unpacked like a tuple.  The estimates are put back in the caller's units
     only when a callback reads them: a progress bar that shows the residual
-    costs no pass over a large unknown.
+    costs no pass over a large unknown.  Read (or copy) them inside the
+    callback: an ``Iterate`` kept for later reads the solver's state then.
     """
 
     _fields = ("n_iter", "x", "L", "S", "residual")
