@@ -529,7 +529,7 @@ def columns_rmatvec(M, cols, y, out):
 
 # ---------------------------------------------------------------------------
 # Convolutional dictionaries (cs.convolution) and stripe-capped supports
-# (cs.dcsc).  Direct-path circular convolutions: atom (k, t) of a dictionary
+# (cs.dcsc).  The direct-path circular convolution: atom (k, t) of a dictionary
 # is filter k placed at offset t, so synthesis is
 #     X[b, c, u] = sum_k sum_j f[k, c, j] G[b, k, (u - j) mod N]
 # and analysis (the adjoint) the cross-correlation
@@ -540,94 +540,36 @@ def columns_rmatvec(M, cols, y, out):
 
 
 @numba.njit(**JIT)
-def conv1d_synthesis(filters, G, out):
-    """out[b, c] = sum_k f[k, c] (*) G[b, k] (circular convolution); out zeroed here."""
-    m, C, n = filters.shape
-    B, _, N = G.shape
+def circular_conv(filters, X, out, adjoint):
+    """Synthesis (``adjoint=False``) or analysis (``True``) of a batch, 2-D shapes.
+
+    ``filters`` (m, C, nh, nw); synthesis maps codes ``X`` (B, m, H, W) to
+    ``out[b, c] = sum_k f[k, c] (*) X[b, k]``, analysis maps signals
+    (B, C, H, W) to ``out[b, k] = sum_c f[k, c] (x) X[b, c]``: the same loop
+    with the filter's roles swapped and the shift's sign flipped.  1-D
+    problems pass a unit height.  ``out`` is zeroed here.
+    """
+    B, n_in, H, W = X.shape
+    n_out = out.shape[1]
+    nh, nw = filters.shape[2], filters.shape[3]
     out[:] = 0
     for b in range(B):
-        for k in range(m):
-            g = G[b, k]
-            for c in range(C):
-                x = out[b, c]
-                for j in range(n):
-                    w = filters[k, c, j]
-                    if w == 0:
-                        continue
-                    for u in range(j, N):
-                        x[u] += w * g[u - j]
-                    for u in range(j):
-                        x[u] += w * g[u - j + N]
-    return out
-
-
-@numba.njit(**JIT)
-def conv1d_analysis(filters, V, out):
-    """out[b, k] = sum_c f[k, c] (x) V[b, c] (circular cross-correlation); out zeroed here."""
-    m, C, n = filters.shape
-    B, _, N = V.shape
-    out[:] = 0
-    for b in range(B):
-        for k in range(m):
-            z = out[b, k]
-            for c in range(C):
-                v = V[b, c]
-                for j in range(n):
-                    w = filters[k, c, j]
-                    if w == 0:
-                        continue
-                    for t in range(N - j):
-                        z[t] += w * v[t + j]
-                    for t in range(N - j, N):
-                        z[t] += w * v[t + j - N]
-    return out
-
-
-@numba.njit(**JIT)
-def conv2d_synthesis(filters, G, out):
-    """2-D circular convolution: out[b, c] = sum_k f[k, c] (*) G[b, k]; out zeroed here."""
-    m, C, nh, nw = filters.shape
-    B, _, H, W = G.shape
-    out[:] = 0
-    for b in range(B):
-        for k in range(m):
-            for c in range(C):
+        for o in range(n_out):
+            for i in range(n_in):
                 for ji in range(nh):
                     for jj in range(nw):
-                        w = filters[k, c, ji, jj]
+                        w = filters[o, i, ji, jj] if adjoint else filters[i, o, ji, jj]
                         if w == 0:
                             continue
+                        # out[u, v] += w X[u + ji, v + jj] (analysis) or X[u - ji, v - jj] (synthesis)
+                        d = jj if adjoint else (W - jj) % W
                         for u in range(H):
-                            src = G[b, k, (u - ji + H) % H]
-                            dst = out[b, c, u]
-                            for v in range(jj, W):
-                                dst[v] += w * src[v - jj]
-                            for v in range(jj):
-                                dst[v] += w * src[v - jj + W]
-    return out
-
-
-@numba.njit(**JIT)
-def conv2d_analysis(filters, V, out):
-    """2-D circular cross-correlation: out[b, k] = sum_c f[k, c] (x) V[b, c]; out zeroed here."""
-    m, C, nh, nw = filters.shape
-    B, _, H, W = V.shape
-    out[:] = 0
-    for b in range(B):
-        for k in range(m):
-            for c in range(C):
-                for ji in range(nh):
-                    for jj in range(nw):
-                        w = filters[k, c, ji, jj]
-                        if w == 0:
-                            continue
-                        for t in range(H):
-                            src = V[b, c, (t + ji) % H]
-                            dst = out[b, k, t]
-                            for s in range(W - jj):
-                                dst[s] += w * src[s + jj]
-                            for s in range(W - jj, W):
-                                dst[s] += w * src[s + jj - W]
+                            src = X[b, i, (u + ji) % H if adjoint else (u - ji + H) % H]
+                            dst = out[b, o, u]
+                            for v in range(W - d):
+                                dst[v] += w * src[v + d]
+                            for v in range(W - d, W):
+                                dst[v] += w * src[v + d - W]
     return out
 
 

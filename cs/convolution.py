@@ -260,10 +260,11 @@ class ConvDictionary(MeasurementOperator):
         B = A.shape[0]
         out_channels = self.n_channels if which == "synthesis" else self.n_filters
         out = np.empty((B, out_channels) + self.spatial_shape, dtype=dtype)
-        kernel = {(1, "synthesis"): _kernels.conv1d_synthesis, (1, "analysis"): _kernels.conv1d_analysis,
-                  (2, "synthesis"): _kernels.conv2d_synthesis,
-                  (2, "analysis"): _kernels.conv2d_analysis}[(len(self.spatial_shape), which)]
-        return kernel(filters, A, out)
+        if len(self.spatial_shape) == 1:  # one kernel: a 1-D signal is a 2-D one of height 1
+            _kernels.circular_conv(filters[:, :, None], A[:, :, None], out[:, :, None], which == "analysis")
+        else:
+            _kernels.circular_conv(filters, A, out, which == "analysis")
+        return out
 
     def _matvec(self, x):
         return self.synthesis(np.reshape(x, self.code_shape)).reshape(-1)
