@@ -1,4 +1,5 @@
-"""Plain-NumPy references for every numba kernel in cs._kernels (slow, obvious)."""
+"""Plain-NumPy references for every numba kernel in cs._kernels (slow, obvious), and a few by-hand
+solver steps the solver tests compare with."""
 
 import numpy as np
 
@@ -112,3 +113,16 @@ def ric_swap_scores(M, T, v, lam, sign):
             eig = np.linalg.eigvalsh(B.T @ B)
             out[i, j] = sign * (eig[-1] if sign > 0 else eig[0])
     return out
+
+
+# ---------------------------------------------------------------- solver references
+
+def ls_first_splits(prob):
+    """The one-pass L+S starts of W = A*b by hand: ``{"low_rank_first": L0 + S0, "sparse_first": ...}``."""
+    from cs import threshold
+
+    W = prob.A.adjoint(prob.b)
+    L0 = threshold.truncate_rank(W, prob.rank).X
+    S1 = threshold.hard(W, prob.sparsity)
+    return {"low_rank_first": L0 + threshold.hard(W - L0, prob.sparsity),
+            "sparse_first": threshold.truncate_rank(W - S1, prob.rank).X + S1}

@@ -1,5 +1,6 @@
 """NAHT's cost per iteration, counted in operator products, with a dense Gaussian operator."""
 
+import naive
 import numpy as np
 import pytest
 
@@ -89,7 +90,6 @@ def test_counting_changes_nothing_and_naht_recovers(gaussian_ls):
 
 @pytest.mark.parametrize("start", ["low_rank_first", "sparse_first", "rpca", "projection"])
 def test_naht_every_start_recovers_and_the_one_pass_starts_are_the_splits(start):
-    from cs import threshold
     from cs.solvers import niht
 
     # 50 x 50, r = 1, s = 62: sparse_first NAHT stalls on 3 of seeds 0-3 at rho_s = 0.1 (see naht's start)
@@ -97,17 +97,11 @@ def test_naht_every_start_recovers_and_the_one_pass_starts_are_the_splits(start)
     res = naht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity, start=start, rng=0)
     assert res.converged and relative_error(res.X, prob.x) < 1e-6
     assert relative_error(res.L, prob.L) < 1e-6 and np.count_nonzero(res.S) <= prob.sparsity
-    W, r, s = prob.A.adjoint(prob.b), prob.rank, prob.sparsity
-    if start == "low_rank_first":
-        L0 = threshold.truncate_rank(W, r).X
-        X0 = L0 + threshold.hard(W - L0, s)
-    elif start == "sparse_first":
-        S0 = threshold.hard(W, s)
-        X0 = threshold.truncate_rank(W - S0, r).X + S0
-    else:  # the robust PCA starts: NIHT's start of the same name, from the same seed
-        X0 = None
-        first = niht(prob.A, prob.b, rank=r, sparsity=s, start=start, max_iter=1, rng=0).history["residual"][0]
-    if X0 is not None:
+    X0 = naive.ls_first_splits(prob).get(start)
+    if X0 is None:  # the robust PCA starts: NIHT's start of the same name, from the same seed
+        first = niht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity, start=start, max_iter=1,
+                     rng=0).history["residual"][0]
+    else:
         first = np.linalg.norm(prob.b - prob.A.forward(X0)) / np.linalg.norm(prob.b)
     assert res.history["residual"][0] == pytest.approx(first, rel=1e-6)
 

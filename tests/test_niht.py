@@ -1,3 +1,4 @@
+import naive
 import numpy as np
 import pytest
 
@@ -147,24 +148,13 @@ def test_niht_without_the_safeguard_takes_the_plain_step_and_still_recovers():
         niht(p.A, p.b, sparsity=p.sparsity, safeguard=(0.5, 2.0))
 
 
-def _first_splits(prob):
-    """The two one-pass splits of W = A*b by hand: (low_rank_first, sparse_first)."""
-    from cs import threshold
-
-    W = prob.A.adjoint(prob.b)
-    L0 = threshold.truncate_rank(W, prob.rank).X
-    S1 = threshold.hard(W, prob.sparsity)
-    return {"low_rank_first": L0 + threshold.hard(W - L0, prob.sparsity),
-            "sparse_first": threshold.truncate_rank(W - S1, prob.rank).X + S1}
-
-
 @pytest.mark.parametrize("start", ["projection", "low_rank_first", "sparse_first", "rpca"])
 def test_niht_ls_every_start_recovers_inside_the_region(start):
     prob = ls_problem((50, 50), 0.5, 0.05, 0.05, rng=2)
     res = niht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity, start=start, rng=0)
     assert res.converged and relative_error(res.X, prob.x) < 1e-6
     assert relative_error(res.L, prob.L) < 1e-6 and np.count_nonzero(res.S) <= prob.sparsity
-    by_hand = _first_splits(prob).get(start)
+    by_hand = naive.ls_first_splits(prob).get(start)
     if by_hand is not None:  # the first iterate is the split itself (the projection keeps it)
         first = np.linalg.norm(prob.b - prob.A.forward(by_hand)) / np.linalg.norm(prob.b)
         assert res.history["residual"][0] == pytest.approx(first, rel=1e-9)
