@@ -178,6 +178,7 @@ class ConvDictionary(MeasurementOperator):
         self.signal_shape = (self.n_channels,) + spatial
         self.method = check_choice(method, "method", {"auto", "fft", "direct"})
         self._freq = None
+        self._matrices = {}
         n_code, n_signal = math.prod(self.code_shape), math.prod(self.signal_shape)
         LinearOperator.__init__(self, dtype=dtype, shape=(n_signal, n_code))
         self.input_shape = self.code_shape
@@ -211,6 +212,16 @@ class ConvDictionary(MeasurementOperator):
             m, C = Fh.shape[:2]
             self._freq = np.ascontiguousarray(Fh.reshape(m, C, -1).transpose(2, 1, 0))
         return self._freq
+
+    def _frequency_matrix(self, which, dtype):
+        """The per-frequency matrix of ``which`` in ``dtype``'s complex precision, made once
+        (the analysis' conjugate transpose had been copied on every product)."""
+        key = (which, np.dtype(dtype))
+        if key not in self._matrices:
+            Fh = self.frequency_response()                         # (F, C, m)
+            matrix = Fh if which == "synthesis" else np.ascontiguousarray(Fh.conj().transpose(0, 2, 1))
+            self._matrices[key] = matrix.astype(np.complex64 if dtype == np.float32 else Fh.dtype, copy=False)
+        return self._matrices[key]
 
     def _mix(self, V, matrix):
         """rfft of V (B, c_in, *spatial), per-frequency product with matrix (F, c_out, c_in), irfft."""
@@ -250,11 +261,7 @@ class ConvDictionary(MeasurementOperator):
         method = self.method if method is None else check_choice(method, "method", {"fft", "direct"})
         dtype = A.dtype
         if method == "fft":
-            Fh = self.frequency_response()                         # (F, C, m)
-            matrix = Fh if which == "synthesis" else Fh.conj().transpose(0, 2, 1)
-            if dtype == np.float32:
-                matrix = matrix.astype(np.complex64)
-            return self._mix(A, matrix).astype(dtype, copy=False)
+            return self._mix(A, self._frequency_matrix(which, dtype)).astype(dtype, copy=False)
         A = np.ascontiguousarray(A)
         filters = self.filters.astype(dtype, copy=False)
         B = A.shape[0]
