@@ -242,8 +242,10 @@ def _broadcast(values, L, name):
 def _exact_synthesis(D, G):
     """D G with exact zeros off the structural support and where terms cancel."""
     X = D.synthesis(G)
-    struct = ConvDictionary(np.abs(D.filters) > 0, D.spatial_shape, method=D.method,
-                            normalize=False, dtype=np.float64).synthesis((G != 0).astype(np.float64))
+    structure = _cached(D, "structure", lambda: ConvDictionary(np.abs(D.filters) > 0, D.spatial_shape,
+                                                               method=D.method, normalize=False,
+                                                               dtype=np.float64))
+    struct = structure.synthesis((G != 0).astype(np.float64))
     scale = np.abs(G).reshape(G.shape[0], -1).max(axis=1, initial=0.0)
     tiny = 1e3 * np.finfo(X.dtype).eps * scale.reshape((-1,) + (1,) * (X.ndim - 1))
     X[(struct < 0.5) | (np.abs(X) <= tiny)] = 0
@@ -1218,10 +1220,18 @@ def sweep(model, densities, *, trials=100, batch=256, rule="hard", thresholds="o
                 rng = np.random.default_rng(np.random.SeedSequence([seed, int(round(d * 2**32)), j]))
                 sample = sample_codes(model, density=d, stripe_sparsity=stripe_cap, batch=size,
                                       amplitude=amplitude, signs=signs, mode=mode, noise=noise, rng=rng)
-                report, estimates, betas = recover(model, sample, rule=rule, thresholds=thresholds,
+                conds = given = None
+                if isinstance(thresholds, str) and thresholds == "theory" and rule != "topk":
+                    # the theory's thresholds are the window midpoints of the uniform condition:
+                    # computed once here, not again inside recover
+                    conds = uniform_condition(model, sample, rule=rule, thresholds="theory")
+                    given = [_in_window(c.lower, c.upper, 0.5) for c in conds]
+                report, estimates, betas = recover(model, sample, rule=rule,
+                                                   thresholds=thresholds if given is None else given,
                                                    method=method)
-                conds = uniform_condition(model, sample, rule=rule, thresholds=betas if rule != "topk"
-                                          else "theory")
+                if conds is None:
+                    conds = uniform_condition(model, sample, rule=rule, thresholds=betas if rule != "topk"
+                                              else "theory")
                 avg = None
                 if signs == "rademacher" and rule != "topk":
                     avg = average_case_bound(model, sample, betas, rule=rule, constant=constant,
