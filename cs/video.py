@@ -152,7 +152,7 @@ def _solve_matrix(M, *, delta, rank, sparsity, solver, operator, tol, rate_tol, 
                   progress,
                   desc, init, seconds):
     """(L, S, SolveResult, p, s) for one pixels x frames matrix."""
-    from .solvers import naht, niht, rpca
+    from .solvers import naht, niht
 
     m, n = M.shape
     p, rank, s = check_model(m, n, delta, rank, sparsity)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import CLIError, Formatter, choice, float_list, nonnegative_int, output_dir, positive_int
+from ._common import (CLIError, Formatter, choice, finite_float, float_list, nonnegative_int, output_dir,
+                      positive_int)
 
 
 def _int_list(text):
@@ -90,8 +91,8 @@ def register(sub):
     sw.add_argument("--signs", type=choice(["rademacher", "positive"]), default="rademacher",
                     help="positive also makes the filters non-negative (the ReLU model)")
     sw.add_argument("--mode", type=choice(["nested", "per_layer_random"]), default="nested")
-    sw.add_argument("--noise", type=float, default=0.0, help="noise standard deviation")
-    sw.add_argument("--constant", type=float, default=8.0, help="constant of the average-case bound")
+    sw.add_argument("--noise", type=finite_float, default=0.0, help="noise standard deviation")
+    sw.add_argument("--constant", type=finite_float, default=8.0, help="constant of the average-case bound")
     sw.add_argument("--seed", type=nonnegative_int, default=0)
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)

@@ -37,13 +37,6 @@ __all__ = ["ClippedShiftedReLU", "ClippedSoftThreshold", "sparse_activation", "T
            "ThresholdSparsifier", "eoc_init_", "fan_in"]
 
 
-def _check_m(m):
-    m = float(m)
-    if m == math.inf:
-        return m
-    return check_real(m, "m", low=0.0, low_open=True)
-
-
 class ClippedShiftedReLU(nn.Module):
     r""":math:`\min(\max(x - \tau, 0), m)`, the clipped shifted ReLU ("CReLU" in Price et al.).
 
@@ -58,7 +51,7 @@ class ClippedShiftedReLU(nn.Module):
     def __init__(self, tau, m=math.inf):
         super().__init__()
         self.tau = check_real(tau, "tau", low=0.0)
-        self.m = _check_m(m)
+        self.m = _act._check_m(m)
 
     def forward(self, x):
         return torch.clamp(x - self.tau, min=0.0, max=None if self.m == math.inf else self.m)
@@ -73,7 +66,7 @@ class ClippedSoftThreshold(nn.Module):
     def __init__(self, tau, m=math.inf):
         super().__init__()
         self.tau = check_real(tau, "tau", low=0.0)
-        self.m = _check_m(m)
+        self.m = _act._check_m(m)
 
     def forward(self, x):
         mag = torch.clamp(x.abs() - self.tau, min=0.0, max=None if self.m == math.inf else self.m)
