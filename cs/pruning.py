@@ -797,9 +797,11 @@ def prune_weight(W, method, *, sparsity=None, nm=None, stats=None, group=None, r
         raise ValueError("give exactly one of sparsity and nm")
     group = _DEFAULT_GROUP[method] if group is None else group
     info = {}
+    if method in ("wanda", "sparsegpt") or refine == "dsnot":
+        # once: from a calibration array this is a pass over every token
+        stats = _as_stats(stats, W.shape[1], need_gram=method == "sparsegpt")
     if method == "sparsegpt":
-        res = sparsegpt(W, _as_stats(stats, W.shape[1], need_gram=True), sparsity, nm=nm, group=group,
-                        **(sparsegpt_options or {}))
+        res = sparsegpt(W, stats, sparsity, nm=nm, group=group, **(sparsegpt_options or {}))
         weight, mask = res.weight, res.mask
     else:
         if method == "magnitude":
@@ -807,11 +809,11 @@ def prune_weight(W, method, *, sparsity=None, nm=None, stats=None, group=None, r
         elif method == "random":
             scores = random_scores(W.shape, rng=rng)
         else:
-            scores = wanda_scores(W, _as_stats(stats, W.shape[1]))
+            scores = wanda_scores(W, stats)
         mask = mask_from_scores(scores, sparsity, group=nm if nm is not None else group)
         weight = np.where(mask, W, 0).astype(W.dtype, copy=False)
     if refine == "dsnot":
-        res = dsnot(W, _as_stats(stats, W.shape[1]), mask, nm=nm, **(dsnot_options or {}))
+        res = dsnot(W, stats, mask, nm=nm, **(dsnot_options or {}))
         mask, weight = res.mask, res.weight
         info["dsnot"] = res
         method = method + "+dsnot"
