@@ -705,7 +705,9 @@ class ActivationSparsifier:
 
     def scores(self, x):
         """:math:`|x| \\odot w` (broadcast along the last axis)."""
-        x = check_array(x, "x", allow_complex=False)
+        return self._scores(check_array(x, "x", allow_complex=False))
+
+    def _scores(self, x):
         if self.channel_weights is None:
             return np.abs(x)
         if x.ndim == 0 or x.shape[-1] != self.channel_weights.size:
@@ -715,14 +717,17 @@ class ActivationSparsifier:
 
     def mask(self, x):
         """Boolean keep-mask shaped like ``x``."""
-        s = self.scores(x)
+        return self._mask(check_array(x, "x", allow_complex=False))
+
+    def _mask(self, x):
+        s = self._scores(x)
         if self.k is not None:
             return threshold.top_k_mask(s, min(self.k, s.shape[-1]), axis=-1)
         return threshold.hard_tau(s, self.threshold) != 0
 
     def __call__(self, x):
-        x = check_array(x, "x", allow_complex=False)
-        return np.where(self.mask(x), x, x.dtype.type(0))
+        x = check_array(x, "x", allow_complex=False)  # checked once: the mask's scores trust it
+        return np.where(self._mask(x), x, x.dtype.type(0))
 
 
 def _calibrated(method, scores, sparsity, weights):
