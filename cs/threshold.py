@@ -307,16 +307,19 @@ def _check_level(level):
 def hard_tau(x, tau):
     """Hard thresholding at a magnitude: ``x`` where ``|x| > tau``, else 0."""
     tau = _check_tau(tau)
-    x = check_array(x, "x")
+    x = check_array(x, "x", finite=False)  # the kernel's pass finds NaN and infinity itself
     if x.dtype.kind == "c":
+        if not is_all_finite(x):
+            raise ValueError("x contains NaN or infinity")
         return np.where(np.abs(x) > tau, x, 0)
     flat = np.ascontiguousarray(x).reshape(-1)
     out = np.empty_like(flat)
     # |x| > tau exactly when the magnitude bits of x exceed those of tau in x's precision:
     # the selection kernel's pass with the empty bracket (tau_key + 1, tau_key)
     tau_key = int(np.array(tau, flat.dtype).view(np.int64 if flat.itemsize == 8 else np.int32))
-    _kernels.select(*_kernels.as_bits(flat), -1, 0, tau_key + 1, tau_key, 0, 0, np.empty(_FLAGS, np.int64),
-                    *_kernels.as_bits(out))
+    if _kernels.select(*_kernels.as_bits(flat), -1, 0, tau_key + 1, tau_key, 0, 0, np.empty(_FLAGS, np.int64),
+                       *_kernels.as_bits(out)) != 0:
+        raise ValueError("x contains NaN or infinity")
     return out.reshape(x.shape)
 
 
@@ -524,7 +527,8 @@ def warm_up(dtype=np.float64, *, size=None):
     for n in sizes:
         x = np.linspace(-1.0, 1.0, n, dtype=dtype)
         hard(x, n // 10)
-    hard_tau(x, 0.5)  # checks finiteness too
+    hard_tau(x, 0.5)
+    is_all_finite(x)
     if size is None:
         soft(x, 0.5)
     return time.perf_counter() - start
