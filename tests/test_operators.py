@@ -189,3 +189,14 @@ def test_niht_recovers_ls_through_the_separable_fjlt():
     prob = ls_problem((60, 60), 0.5, 0.1, 0.1, operator="fjlt2d", rng=0)
     res = niht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity)
     assert res.converged and np.linalg.norm(res.X - prob.x) / np.linalg.norm(prob.x) < 1e-5
+
+
+def test_norm_squared_is_a_lower_bound_that_reaches_the_top_eigenvalue():
+    M = np.random.default_rng(3).standard_normal((40, 60)) / np.sqrt(40)
+    exact = np.linalg.norm(M, 2) ** 2
+    few = ops.norm_squared(M, rng=0, max_iter=3)
+    many = ops.norm_squared(M, rng=0, max_iter=500, rtol=1e-12)
+    assert few <= many <= exact * (1 + 1e-12) and many == pytest.approx(exact, rel=1e-6)
+    assert ops.norm_squared(np.zeros((3, 4)), rng=0) == 0.0
+    with pytest.raises(ValueError, match="max_iter"):
+        ops.norm_squared(M, max_iter=0)

@@ -50,7 +50,7 @@ import numpy as np
 from .. import threshold
 from .._validation import (check_choice, check_int, check_rank, check_real, check_shape,
                            check_sparsity)
-from ..operators import as_operator
+from ..operators import as_operator, norm_squared
 from .result import Status, Step, drive, prepare
 
 __all__ = ["convex", "default_lam", "MAX_CVXPY_ENTRIES", "AUTO_CVXPY_ENTRIES"]
@@ -283,23 +283,6 @@ class _LinearisedStep:
         return ax, z, Ay
 
 
-def _norm_squared(A, rng):
-    r"""Power-iteration estimate of :math:`\|\mathcal{A}\|^2 = \lambda_{\max}(\mathcal{A}^*\mathcal{A})`."""
-    x = rng.standard_normal(A.input_shape).astype(A.dtype, copy=False)
-    x /= np.linalg.norm(x)
-    estimate = 0.0
-    for _ in range(_POWER_ITER):
-        w = A.adjoint(A.forward(x))
-        new = float(np.linalg.norm(w))
-        if new == 0.0:
-            return 0.0
-        x = w / new
-        if abs(new - estimate) <= _POWER_RTOL * new:
-            return new
-        estimate = new
-    return estimate
-
-
 def _dual_objective(regs, y, Ay, b, eps):
     r"""Dual value :math:`-\langle y, b\rangle - \varepsilon\|y\|` at ``y`` scaled to dual feasibility."""
     scale = max([1.0] + [reg.dual_norm(Ay) for reg in regs])
@@ -317,7 +300,7 @@ def _solve_admm(A, b, regs, eps, *, tol, max_iter, rng, kind, driver):
         step = _ProjectionStep(A, b, eps, c, beta)
         norm2 = 1.0
     else:
-        norm2 = _norm_squared(A, rng)
+        norm2 = norm_squared(A, rng=rng, max_iter=_POWER_ITER, rtol=_POWER_RTOL)
         step = _LinearisedStep(A, b, eps, c, beta, _STEP_SAFETY * c * max(norm2, 1e-300))
     it = {"n_adapt": 0}
 

@@ -62,7 +62,7 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve, lstsq, solve_triang
 from scipy.sparse.linalg import LinearOperator, lsqr
 
 from .._validation import check_int, check_like, check_real, check_sparsity
-from ..operators import DenseOperator, SparseMatrixOperator
+from ..operators import DenseOperator, SparseMatrixOperator, norm_squared
 from ..threshold import hard, support, top_k_mask
 from .result import MESSAGES, Status, Step, default_tol, drive, prepare
 
@@ -239,21 +239,6 @@ _STEP_MARGIN = 1.1
 _IHT_DIVERGE = 10.0
 
 
-def _norm_squared(A, rng, n_iter=_POWER_ITERATIONS):
-    r"""A power-iteration estimate (from below) of :math:`\|\mathcal{A}\|_2^2`, the
-    largest eigenvalue of :math:`\mathcal{A}^*\mathcal{A}`, from a Gaussian start drawn from ``rng``."""
-    v = rng.standard_normal(A.input_size).astype(A.dtype, copy=False)
-    estimate = 0.0
-    for _ in range(n_iter):
-        norm = float(np.linalg.norm(v))
-        if not norm > 0:
-            return estimate
-        w = A.rmatvec(A.matvec(v / norm))
-        estimate = float(np.vdot(v / norm, w).real)   # the Rayleigh quotient
-        v = w
-    return estimate
-
-
 def iht(A, b, *, sparsity, mu=None, tol=None, rate_tol=0.999, max_iter=1000, x0=None, callback=None,
         X_true=None, rng=None):
     r"""Iterative hard thresholding with a fixed step.
@@ -325,7 +310,8 @@ def iht(A, b, *, sparsity, mu=None, tol=None, rate_tol=0.999, max_iter=1000, x0=
     estimate = None
     if mu is None:
         # rng=None starts the power iteration from seed 0: the default run is reproducible
-        estimate = _norm_squared(A, prob.rng if rng is not None else np.random.default_rng(0))
+        estimate = norm_squared(A, rng=prob.rng if rng is not None else np.random.default_rng(0),
+                                max_iter=_POWER_ITERATIONS)
         mu = 1.0 / (_STEP_MARGIN * estimate) if estimate > 0 else 1.0
     mu = check_real(mu, "mu", low=0.0, low_open=True)
 
