@@ -167,9 +167,10 @@ def _least_squares(A, b, where, warm, info=None, keep=None):
             return z
         # gelsy (pivoted QR) gives the minimum-norm solution, much faster than gelsd's SVD
         return lstsq(columns, b, lapack_driver="gelsy", check_finite=False)[0]
+    where = A._support(where)  # checked once, not on each of LSQR's products
     restricted = LinearOperator((A.n_measurements, where.size), dtype=A.dtype,
-                                matvec=lambda v: A.forward_sparse(np.ravel(v), where),
-                                rmatvec=lambda y: A.adjoint_at(np.ravel(y), where))
+                                matvec=lambda v: A._forward_sparse(np.ravel(v), where),
+                                rmatvec=lambda y: A._adjoint_at(np.ravel(y), where))
     return lsqr(restricted, b, atol=_LSQR_TOL, btol=_LSQR_TOL, x0=warm)[0]
 
 

@@ -33,21 +33,24 @@ def sparcs(A, b, *, rank, sparsity, atoms=2, tol=None, rate_tol=0.999, max_iter=
            svd="auto", callback=None, X_true=None, L_true=None, S_true=None, rng=None):
     r"""SpaRCS (Waters, Sankaranarayanan & Baraniuk 2011, Algorithm 1).
 
-    From :math:`L_0 = S_0 = 0`, each iteration with residual
-    :math:`w = b - \mathcal{A}(L_{j} + S_{j})` and proxy
-    :math:`P = \mathcal{A}^*(w)`:
+    From :math:`L_0 = S_0 = 0`, each iteration updates the low-rank part,
+    then the sparse part against the new low-rank one (Gauss-Seidel order):
 
-    1. *identify*: the top :math:`2r` singular pairs of :math:`P` as rank-one
-       atoms :math:`u_i v_i^T`, and the :math:`2s` largest entries of
-       :math:`P`;
+    1. *identify*: with the proxy :math:`P_L = \mathcal{A}^*(b - \mathcal{A}(L_j + S_j))`,
+       its top :math:`2r` singular pairs as rank-one atoms :math:`u_i v_i^T`;
+       with the renewed proxy :math:`P_S = \mathcal{A}^*(b - \mathcal{A}(L_{j+1} + S_j))`,
+       its :math:`2s` largest entries;
     2. *merge* them with the atoms of :math:`L_j` and the support of
        :math:`S_j` (at most :math:`3r` atoms, :math:`3s` entries);
-    3. *least squares* on the merged sets, each part against the other's
-       previous estimate:
+    3. *least squares* on the merged sets:
        :math:`B_L = \arg\min_{c}\|b - \mathcal{A}(S_j) - \mathcal{A}(\sum_i c_i u_i v_i^T)\|_2`,
-       :math:`B_S = \arg\min_{\operatorname{supp} Z \subseteq \Omega}\|b - \mathcal{A}(L_j) - \mathcal{A}(Z)\|_2`;
+       :math:`B_S = \arg\min_{\operatorname{supp} Z \subseteq \Omega}\|b - \mathcal{A}(L_{j+1}) - \mathcal{A}(Z)\|_2`;
     4. *prune*: :math:`L_{j+1}` the best rank-r approximation of :math:`B_L`,
        :math:`S_{j+1} = H_s(B_S)`.
+
+    The renewed proxy costs a second adjoint an iteration; the sparse part
+    then sees the residual the new :math:`L_{j+1}` leaves, not the one it
+    replaced.
 
     The low-rank least squares has one unknown per atom (the measured atoms
     form a ``p x 3r`` matrix); the sparse one is solved by LSQR on the
@@ -131,9 +134,9 @@ def sparcs(A, b, *, rank, sparsity, atoms=2, tol=None, rate_tol=0.999, max_iter=
         if sparsity == 0:
             return zeros, it["support"]
         omega = np.union1d(threshold.support(P, min(atoms * sparsity, N)), it["support"])
-        columns = LinearOperator((p, omega.size), dtype=dtype,
-                                 matvec=lambda z: A.forward_sparse(np.ravel(z), omega),
-                                 rmatvec=lambda y: A.adjoint_at(np.ravel(y), omega))
+        columns = LinearOperator((p, omega.size), dtype=dtype,   # omega: sorted, in range
+                                 matvec=lambda z: A._forward_sparse(np.ravel(z), omega),
+                                 rmatvec=lambda y: A._adjoint_at(np.ravel(y), omega))
         values = lsqr(columns, target, x0=it["S"].reshape(-1)[omega], atol=1e-14, btol=1e-14,
                       iter_lim=ls_max_iter)[0]
         B = np.zeros(N, dtype=dtype)
