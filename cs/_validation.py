@@ -117,12 +117,6 @@ def check_dtype(dtype, name="dtype"):
     return dtype
 
 
-def check_problem(A, b, *, input_shape=None, b_name="b"):
-    """Alias of :func:`cs.operators.check_problem` (kept for existing callers)."""
-    from .operators import check_problem  # the operator contract lives with the operators
-
-    return check_problem(A, b, input_shape=input_shape, b_name=b_name)
-
 
 def check_shape(shape, name="input_shape", *, ndim=(1, 2)):
     """A shape: an int or a tuple of positive ints (no floats, no booleans) of ``ndim`` entries."""

@@ -334,14 +334,17 @@ def _solve_admm(A, b, regs, eps, *, tol, max_iter, rng, kind, driver):
         stat2 = grad2 = 0.0
         for V, X in zip(points, parts):
             g = (V - X) / t
-            stat2 += float(np.vdot(g + Ay, g + Ay))
+            gap = g + Ay
+            stat2 += float(np.vdot(gap, gap))
             grad2 += float(np.vdot(g, g))
         scale = max(math.sqrt(grad2), math.sqrt(c) * float(np.linalg.norm(Ay)), 1e-300)
         it.update(parts=parts, Ay=Ay, dual=math.sqrt(stat2) / scale,
                   primal=float(np.linalg.norm(ax - z)) / b_norm)
         kkt = max(it["primal"], it["dual"])
         L, S = _components(kind, parts)
-        return Step(float(np.linalg.norm(ax - b)) / b_norm, _total(parts), L, S, step=step.beta,
+        # X = L + S is formed by the driver only when something reads it
+        X = parts[0] if len(parts) == 1 else None
+        return Step(float(np.linalg.norm(ax - b)) / b_norm, X, L, S, step=step.beta,
                     extras=extras(it["primal"], it["dual"], kkt), measure=kkt)
 
     run = driver(one, first=first, check_first=False, tol=tol, rate_tol=1.0, max_iter=max_iter,
