@@ -134,6 +134,12 @@ def select(x32, x64, k, n_sample, lo, hi, capacity, n_bins, work, out32, out64):
         plus the first zeros of the input when zeros are kept;
         ``cs.threshold`` derives it.)
 
+    With ``k = -1`` the pass is all: the candidates (the entries inside the
+    bracket) are left in ``work`` (their indices from 0, their keys from
+    ``capacity``), their count in ``work[2 * capacity]`` and the count of
+    entries above the bracket in ``work[2 * capacity + 1]``: what
+    ``cs.threshold`` merges when threads share the pass over a long vector.
+
     Returns
     -------
     status : 0 on success, -1 if the vector holds a NaN or an infinity, 1 if
@@ -224,6 +230,8 @@ def select(x32, x64, k, n_sample, lo, hi, capacity, n_bins, work, out32, out64):
                             work[keys + n_cand] = (x64[i] & _MASK64) if wide else (x32[i] & _MASK32)
                             n_cand += 1
     if k < 0:
+        work[hist] = n_cand  # for the caller that merges the passes of several chunks
+        work[hist + 1] = above
         return 0
     need = k - above
     if need < 0 or need > n_cand:

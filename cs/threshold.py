@@ -31,11 +31,13 @@ neural network initialization with sparsity inducing activations", ICLR 2024.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import math
 import time
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
 from . import _kernels
@@ -60,6 +62,12 @@ _WIDE_HIST = 1024
 _WIDE_HIST_MIN = 1 << 11
 # the flags of one block of the bracket pass, at the end of the kernel's work space
 _FLAGS = _kernels._BLOCK + 8
+# From this size threads share the pass of a selection over the whole array (each on a
+# chunk); measured with benchmarks/bench_threshold.py.  At most _MAX_THREADS of them
+# (the pass is bound by memory bandwidth), and none when NUMBA_NUM_THREADS is 1.
+_THREADED_MIN = 1 << 20
+_MAX_THREADS = 4
+_POOL = None
 
 
 def _bracket(n, k):
@@ -163,13 +171,90 @@ def _select_flat(x, k, want_values, want_mask):
     return (out.reshape(x.shape) if want_values else None), mask
 
 
-def _flat_into(flat, k, out):
+def _bits(flat, out):
+    """``(x32, x64, out32, out64)``: the kernels' views of a float32/float64 vector and its output."""
+    if flat.itemsize == 8:
+        return _kernels._EMPTY32, flat.view(np.int64), _kernels._EMPTY32, out.view(np.int64)
+    return flat.view(np.int32), _kernels._EMPTY64, out.view(np.int32), _kernels._EMPTY64
+
+
+def _threads():
+    """How many threads share the pass over a long vector: numba's thread count
+    (``NUMBA_NUM_THREADS``, the CPUs by default), at most :data:`_MAX_THREADS`."""
+    return max(1, min(numba.config.NUMBA_NUM_THREADS, _MAX_THREADS))
+
+
+def _pool(n_threads):
+    global _POOL
+    if _POOL is None or _POOL._max_workers < n_threads:
+        _POOL = concurrent.futures.ThreadPoolExecutor(n_threads, thread_name_prefix="cs-select")
+    return _POOL
+
+
+def _flat_into_threaded(flat, k, out, n_threads):
+    """:func:`_flat_into` for long vectors, its pass split among threads; ``None`` when a
+    chunk's bracket overflowed (heavy ties) and the caller must run the whole selection.
+
+    The bracket's keys come from the same strided sample as in the kernel (its order
+    statistics by ``np.partition``); each thread then runs the kernel's pass alone
+    (``k = -1``) on its chunk, writing the entries above the bracket and gathering those
+    inside it, and the k-th largest is selected among the gathered entries, which are in
+    index order, so ties still go to the lowest index.
+    """
+    n = flat.size
+    n_sample, i_lo, i_hi, capacity = _bracket(n, k)
+    wide = flat.itemsize == 8
+    sample = np.abs(flat[::n // n_sample][:n_sample]).view(np.int64 if wide else np.int32)
+    ranks = np.partition(sample, (i_lo, i_hi))
+    inf = _kernels._INF64 if wide else _kernels._INF32
+    lo = int(ranks[i_lo]) if i_lo > 0 else 0
+    hi = int(ranks[i_hi]) if i_hi < n_sample - 1 else inf - 1
+    if lo >= inf or hi >= inf:  # NaN or infinity in the sample
+        return -1
+    x32, x64, out32, out64 = _bits(flat, out)
+    n_bins = _bins(capacity)
+    bounds = [n * t // n_threads // 4096 * 4096 for t in range(n_threads)] + [n]
+
+    def chunk(t):
+        a, b = bounds[t], bounds[t + 1]
+        work = np.empty(2 * capacity + n_bins + _FLAGS, np.int64)
+        status = _kernels.select(x32[a:b], x64[a:b], -1, 0, lo, hi, capacity, n_bins, work,
+                                 out32[a:b], out64[a:b])
+        return status, work
+
+    # the calling thread takes the first chunk (a pool thread would start it 1-4 ms late)
+    futures = [_pool(n_threads - 1).submit(chunk, t) for t in range(1, n_threads)]
+    results = [chunk(0)] + [f.result() for f in futures]
+    if any(status == -1 for status, _ in results):
+        return -1
+    if any(status == 1 for status, _ in results):
+        return None
+    counts = [int(work[2 * capacity]) for _, work in results]
+    need = k - sum(int(work[2 * capacity + 1]) for _, work in results)
+    if need < 0 or need > sum(counts):
+        return None  # the bracket missed the k-th largest
+    if need:
+        idx = np.concatenate([work[:c] + bounds[t] for t, ((_, work), c) in enumerate(zip(results, counts))])
+        values = flat[idx]
+        if need < idx.size:
+            kept = np.empty_like(values)
+            if _flat_into(values, need, kept, threads=False) != 0:
+                return -1
+            values = kept
+        out[idx] = values
+    return 0
+
+
+def _flat_into(flat, k, out, threads=True):
     """Top-k of the float32/float64 1-D C-contiguous ``flat`` (0 < k < size) into ``out``; the status."""
     n = flat.size
-    if flat.itemsize == 8:
-        x32, x64, out32, out64 = _kernels._EMPTY32, flat.view(np.int64), _kernels._EMPTY32, out.view(np.int64)
-    else:
-        x32, x64, out32, out64 = flat.view(np.int32), _kernels._EMPTY64, out.view(np.int32), _kernels._EMPTY64
+    if threads and n >= _THREADED_MIN:
+        n_threads = _threads()
+        if n_threads > 1:
+            status = _flat_into_threaded(flat, k, out, n_threads)
+            if status is not None:
+                return status
+    x32, x64, out32, out64 = _bits(flat, out)
     if n >= _SAMPLED_MIN:
         n_sample, i_lo, i_hi, capacity = _bracket(n, k)
         n_bins = _bins(capacity)
@@ -224,6 +309,14 @@ def hard(x, k, *, axis=None, group_size=None, return_mask=False):
     values : ndarray
         ``x`` where kept, zero elsewhere; same shape and dtype as ``x``.
     mask : ndarray of bool, only if ``return_mask``.
+
+    Notes
+    -----
+    One pass over the data (see :func:`cs._kernels.select`).  From
+    :math:`2^{20}` entries that pass is shared by up to four threads, one
+    chunk each (2 threads: 1.2x faster at :math:`2^{20}` entries, 1.5x at
+    :math:`2^{21}`); ``NUMBA_NUM_THREADS`` sets how many, and 1 keeps the
+    selection in the calling thread.
 
     Examples
     --------

@@ -73,6 +73,49 @@ def test_hard_every_path_on_adversarial_patterns(n):
                 np.testing.assert_array_equal(values, ref_values, err_msg=f"{name} {dtype} k={k}")
 
 
+@pytest.mark.parametrize("threads", [2, 3, 4])
+@pytest.mark.parametrize("n", [4096 * 3 - 1, 20_000, 65_537])
+def test_hard_threaded_pass_matches_reference(monkeypatch, threads, n):
+    # long vectors share the bracket pass among threads (from _THREADED_MIN entries, made
+    # small here); the merge of the chunks' candidates keeps ties lowest index first, even
+    # across a chunk boundary, and the misses (ties, far clusters) fall back whole
+    monkeypatch.setattr(T, "_THREADED_MIN", 4096)
+    monkeypatch.setattr(T, "_threads", lambda: threads)
+    rng = np.random.default_rng(n + threads)
+    patterns = _patterns(n, rng)
+    patterns["ties across chunks"] = np.where(np.arange(n) % 7 == 0, 5.0, rng.random(n))
+    for name, x in patterns.items():
+        for dtype in (np.float64, np.float32):
+            xd = x.astype(dtype)
+            for k in (1, n // 10, n // 2, n - 1):
+                values, mask = T.hard(xd, k, return_mask=True)
+                ref_values, ref_mask = naive.keep_largest(xd, k)
+                np.testing.assert_array_equal(values, ref_values, err_msg=f"{name} {dtype} k={k}")
+                np.testing.assert_array_equal(mask, ref_mask, err_msg=f"{name} {dtype} k={k}")
+
+
+@pytest.mark.parametrize("where", [0, 10_000, 40_000 - 1])
+def test_hard_threaded_pass_reports_nan_in_any_chunk(monkeypatch, where):
+    monkeypatch.setattr(T, "_THREADED_MIN", 4096)
+    monkeypatch.setattr(T, "_threads", lambda: 2)
+    x = np.random.default_rng(0).standard_normal(40_000)
+    for bad in (np.nan, -np.inf):
+        x[where] = bad
+        with pytest.raises(ValueError, match="NaN or infinity"):
+            T.hard(x, 100)
+        with pytest.raises(ValueError, match="NaN or infinity"):
+            T.hard(x.astype(np.float32), 100)
+
+
+def test_threads_follow_numba_thread_count(monkeypatch):
+    import numba
+
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 1)
+    assert T._threads() == 1  # NUMBA_NUM_THREADS=1: the selection stays in the calling thread
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 64)
+    assert T._threads() == T._MAX_THREADS
+
+
 @settings(max_examples=100, deadline=None)
 @given(keys=hnp.arrays(np.int64, st.integers(1, 3000),
                        elements=st.one_of(st.integers(0, 5), st.integers(0, 2**63 - 1))),
