@@ -53,6 +53,31 @@ def test_sparse_with_matrix_free_operator():
     assert relative_error(res.x, prob.x) < 1e-6
 
 
+@pytest.mark.parametrize("operator, dtype", [("fjlt", np.float64), ("gaussian", np.float64),
+                                             ("fjlt", np.float32)])
+def test_sparse_image_update_is_the_measured_image(monkeypatch, operator, dtype):
+    # while the support stays put, A(x_new) = A(x) + alpha A(P g) from products already
+    # made: the same iterates as measuring it every time, fewer products, and the
+    # residual that stops the run is a measured one
+    import sys
+
+    from test_naht import CountingOperator
+
+    prob = sparse_problem(1024, 0.5, 0.1, operator=operator, rng=3, dtype=dtype)
+    counting = CountingOperator(prob.A)
+    res = niht(counting, prob.b, sparsity=prob.sparsity)
+    monkeypatch.setattr(sys.modules["cs.solvers.niht"]._SparseModel, "REUSE", 0)
+    measured = niht(prob.A, prob.b, sparsity=prob.sparsity)
+    assert res.converged and measured.converged and res.n_iter == measured.n_iter
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(res.x, measured.x, rtol=0, atol=tol * np.abs(prob.x).max())
+    np.testing.assert_allclose(res.history["residual"], measured.history["residual"], rtol=1e-3, atol=tol)
+    # one restricted product an iteration for the step, one more only when the image is measured
+    assert res.n_iter + 1 <= counting.calls["forward_sparse"] < 2 * res.n_iter + 1
+    true = np.linalg.norm(prob.b - prob.A.forward(res.x)) / np.linalg.norm(prob.b)
+    assert res.residual == pytest.approx(true, rel=1e-3, abs=1e-7 if dtype == np.float32 else 0)
+
+
 @pytest.mark.slow  # a dense 4000 x 10000 operator
 def test_low_rank_recovery_gaussian():
     prob = low_rank_problem((100, 100), 0.4, 0.25, operator="gaussian", rng=0)

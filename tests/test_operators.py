@@ -59,6 +59,31 @@ def test_fjlt_is_signs_dct_rows():
     assert len(np.unique(A.rows)) == 20 and set(np.unique(A.signs)) == {-1.0, 1.0}
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 7, 4096])
+def test_dct_entry_point_is_scipys_bit_for_bit(dtype, n):
+    # the FJLT's 1-D transforms call pocketfft directly: the same numbers as scipy.fft,
+    # dtype kept; complex input takes scipy's public functions
+    x = np.random.default_rng(n).standard_normal(n).astype(dtype)
+    for inverse, reference in ((False, scipy.fft.dct), (True, scipy.fft.idct)):
+        out = ops._dct_inplace(x.copy(), inverse)
+        assert out.dtype == dtype
+        np.testing.assert_array_equal(out, reference(x, norm="ortho"))
+    z = x + 1j * x[::-1]
+    np.testing.assert_allclose(ops._dct_inplace(z.copy(), False), scipy.fft.dct(z, norm="ortho"),
+                               rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def test_fjlt_restricted_product_is_the_full_product():
+    A = ops.fjlt(300, (1000,), rng=4)
+    rng = np.random.default_rng(5)
+    support = np.sort(rng.choice(1000, 40, replace=False))
+    values = rng.standard_normal(40)
+    x = np.zeros(1000)
+    x[support] = values
+    np.testing.assert_allclose(A.forward_sparse(values, support), A.forward(x), atol=1e-13)
+
+
 def test_gaussian_and_rademacher_scaling():
     A = ops.gaussian(400, 500, rng=0)
     assert abs(A.matrix.var() - 1 / 400) < 0.02 / 400
