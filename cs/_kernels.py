@@ -306,30 +306,42 @@ def select_rows(a, keys, k, work, out, mask):
     return 0
 
 
-@numba.njit(**JIT)
-def soft(a, tau, level, out):
-    """out = sign(a) * min(max(|a| - tau, 0), level) on a flat real array.
+#: ``shrink_rows`` modes.
+SOFT, RELU, HARD = 0, 1, 2
 
-    ``level = inf`` is plain soft thresholding; ``tau = 0`` is clipping at
-    ``level``; both together are the clipped soft threshold of Price et al.
+
+@numba.njit(**JIT)
+def shrink_rows(a, tau, row_len, level, mode, out):
+    """Elementwise thresholds of a flat real array, row by row: the rows are the
+    ``tau.size`` runs of ``row_len`` consecutive entries, row ``r`` thresholded at
+    ``tau[r]`` (one row of ``a.size`` for one threshold; one threshold per channel
+    or per signal otherwise), ``tau`` and ``level`` in ``a``'s precision.
+
+    * ``SOFT``: ``sign(a) * min(max(|a| - tau, 0), level)`` (``level = inf`` is plain
+      soft thresholding, ``tau = 0`` clipping, both the clipped soft threshold of
+      Price et al.);
+    * ``RELU``: ``min(max(a - tau, 0), level)``;
+    * ``HARD``: ``a`` where ``|a| > tau``, else 0 (finite ``a``; the caller checks).
+
+    One kernel for the three (one compilation per precision, not three).
     """
-    for i in range(a.size):
-        v = a[i]
-        if v > tau:
-            out[i] = min(v - tau, level)
-        elif v < -tau:
-            out[i] = max(v + tau, -level)
+    for r in range(tau.size):
+        t = tau[r]
+        zero = t - t  # a zero of a's precision (a literal 0.0 would widen float32 loops)
+        start = r * row_len
+        if mode == SOFT:
+            # branch-free, so that it vectorises (at most one of the two terms is nonzero)
+            for i in range(start, start + row_len):
+                v = a[i]
+                out[i] = min(max(v - t, zero), level) + max(min(v + t, zero), -level)
+        elif mode == RELU:
+            for i in range(start, start + row_len):
+                v = a[i] - t
+                out[i] = min(v, level) if v > 0 else 0
         else:
-            out[i] = 0
-    return out
-
-
-@numba.njit(**JIT)
-def shifted_relu(a, tau, level, out):
-    """out = min(max(a - tau, 0), level) on a flat real array."""
-    for i in range(a.size):
-        v = a[i] - tau
-        out[i] = min(v, level) if v > 0 else 0
+            for i in range(start, start + row_len):
+                v = a[i]
+                out[i] = v if abs(v) > t else 0
     return out
 
 

@@ -662,7 +662,7 @@ def _threshold_array(beta, B, m, layer, rule):
 
 
 def _apply_rule(Z, beta, rule):
-    """P_beta(Z) through cs.threshold; beta is (B, m); one call per distinct threshold."""
+    """P_beta(Z) through cs.threshold; beta is (B, m): one call (the kernel's for one threshold)."""
     B, m = Z.shape[:2]
     if rule == "topk":
         k = beta[:, 0].astype(np.int64)
@@ -671,15 +671,9 @@ def _apply_rule(Z, beta, rule):
             return threshold.hard(flat, int(k[0]), axis=1).reshape(Z.shape)
         return np.stack([threshold.hard(row, int(kb)) for row, kb in zip(flat, k)]).reshape(Z.shape)
     func = {"hard": threshold.hard_tau, "soft": threshold.soft, "relu": threshold.shifted_relu}[rule]
-    rows = Z.reshape(B * m, -1)
-    values, inverse = np.unique(beta.reshape(-1), return_inverse=True)
-    if values.size == 1:
-        return func(Z, float(values[0]))
-    out = np.empty_like(rows)
-    for u, tau in enumerate(values):
-        sel = inverse == u
-        out[sel] = func(rows[sel], float(tau))
-    return out.reshape(Z.shape)
+    if np.all(beta == beta.flat[0]):
+        return func(Z, float(beta.flat[0]))
+    return func(Z, beta.reshape(beta.shape + (1,) * (Z.ndim - 2)))  # one threshold per signal and channel
 
 
 def _check_rule(rule):

@@ -379,16 +379,56 @@ def tau_for_density(x, density):
     return float(np.partition(mag, x.size - 1 - k)[x.size - 1 - k])
 
 
-def _elementwise(kernel, x, *params):
+def _elementwise(mode, x, tau, level=np.inf):
+    """Soft, shifted-ReLU or hard thresholds (``_kernels.SOFT``, ``RELU``, ``HARD``) of a real
+    ``x`` through the one elementwise kernel; ``tau`` a checked number or an array."""
     x = check_array(x, "x", allow_complex=False)
     flat = np.ascontiguousarray(x).reshape(-1)
     out = np.empty_like(flat)
-    kernel(flat, *[flat.dtype.type(p) for p in params], out)
+    if _is_array_tau(tau):
+        rows, row_len = _tau_rows(tau, x)
+    else:
+        rows, row_len = np.full(1, tau, flat.dtype), flat.size
+    _kernels.shrink_rows(flat, rows, row_len, flat.dtype.type(level), mode, out)
     return out.reshape(x.shape)
 
 
 def _check_tau(tau):
     return check_real(tau, "tau", low=0.0)
+
+
+def _is_array_tau(tau):
+    return np.ndim(tau) > 0
+
+
+def _tau_array(tau, x):
+    """An array ``tau`` (one threshold per channel, per row, ...) checked and cast to ``x``'s
+    precision, as the kernels cast a scalar one: finite, >= 0, and broadcasting against ``x``
+    without enlarging it."""
+    tau = np.asarray(tau)
+    if tau.dtype.kind not in "biuf":
+        raise TypeError(f"tau must be a real number or an array of them, got dtype {tau.dtype}")
+    if not np.all(np.isfinite(tau)) or np.any(tau < 0):
+        raise ValueError(f"tau must be finite and >= 0 everywhere (min {np.min(tau)})")
+    try:
+        fits = np.broadcast_shapes(tau.shape, x.shape) == x.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"tau has shape {tau.shape}, which does not broadcast to x's shape {x.shape} "
+                         "(give one threshold, or e.g. shape (B, m, 1, 1) for one per signal and channel)")
+    return tau.astype(x.dtype.type if x.dtype.kind == "f" else np.float64)
+
+
+def _tau_rows(tau, x):
+    """``(thresholds, row_len)`` for ``_kernels.shrink_rows``: ``x`` in C order is runs of
+    ``row_len`` entries over which the (broadcast) ``tau`` is constant, one threshold each."""
+    t = _tau_array(tau, x)
+    t = t.reshape((1,) * (x.ndim - t.ndim) + t.shape)
+    varying = [axis for axis in range(x.ndim) if t.shape[axis] != 1]
+    lead = varying[-1] + 1 if varying else 0  # tau is constant along the axes from `lead` on
+    t = t[(slice(None),) * lead + (0,) * (x.ndim - lead)]
+    return np.ascontiguousarray(np.broadcast_to(t, x.shape[:lead])).reshape(-1), math.prod(x.shape[lead:])
 
 
 def _check_level(level):
@@ -398,7 +438,13 @@ def _check_level(level):
 
 
 def hard_tau(x, tau):
-    """Hard thresholding at a magnitude: ``x`` where ``|x| > tau``, else 0."""
+    """Hard thresholding at a magnitude: ``x`` where ``|x| > tau``, else 0.
+
+    ``tau`` is a number or an array that broadcasts to ``x``'s shape (one
+    threshold per channel or per signal: see :func:`soft`).
+    """
+    if _is_array_tau(tau):
+        return _elementwise(_kernels.HARD, x, tau)
     tau = _check_tau(tau)
     x = check_array(x, "x", finite=False)  # the kernel's pass finds NaN and infinity itself
     if x.dtype.kind == "c":
@@ -422,24 +468,40 @@ def soft(x, tau, *, level=None):
     The proximal map of :math:`\tau\|x\|_1`.  With ``level`` the output
     magnitude is clipped at ``level``: the clipped soft threshold of Price et
     al. (ICLR 2024).  Complex input shrinks the modulus and keeps the phase.
+
+    ``tau`` is a number, or an array that broadcasts to ``x``'s shape: one
+    threshold per channel (like a CNN bias) or per signal, in one call, e.g.
+    shape ``(B, m, 1, 1)`` for ``x`` of shape ``(B, m, H, W)``.  A number
+    or an array runs the same compiled kernel, in ``x``'s precision (``tau``
+    rounded to it first), one threshold per run of entries it is constant on.
+
+    Examples
+    --------
+    >>> soft([3., -0.5, -2.], 1.)
+    array([ 2.,  0., -1.])
+    >>> soft([[3., 3.], [3., 3.]], [[1.], [2.]])
+    array([[2., 2.],
+           [1., 1.]])
     """
-    tau = _check_tau(tau)
     level = _check_level(level)
+    if _is_array_tau(tau) or not np.iscomplexobj(x):
+        return _elementwise(_kernels.SOFT, x, tau if _is_array_tau(tau) else _check_tau(tau), level)
+    tau = _check_tau(tau)
     x = check_array(x, "x")
-    if x.dtype.kind == "c":
-        mag = np.abs(x)
-        shrunk = np.minimum(np.maximum(mag - tau, 0), level)
-        return np.where(mag > 0, x * (shrunk / np.where(mag > 0, mag, 1)), 0).astype(x.dtype)
-    return _elementwise(_kernels.soft, x, tau, level)
+    mag = np.abs(x)
+    shrunk = np.minimum(np.maximum(mag - tau, 0), level)
+    return np.where(mag > 0, x * (shrunk / np.where(mag > 0, mag, 1)), 0).astype(x.dtype)
 
 
 def shifted_relu(x, tau, *, level=None):
     r"""Shifted ReLU :math:`\max(x - \tau, 0)`, clipped at ``level`` if given.
 
     With ``level = m`` this is :math:`\min(\max(x - \tau, 0), m)`, the clipped
-    shifted ReLU of Price et al. (ICLR 2024).
+    shifted ReLU of Price et al. (ICLR 2024).  ``tau`` may be an array that
+    broadcasts to ``x``'s shape (see :func:`soft`).
     """
-    return _elementwise(_kernels.shifted_relu, x, _check_tau(tau), _check_level(level))
+    level = _check_level(level)
+    return _elementwise(_kernels.RELU, x, tau if _is_array_tau(tau) else _check_tau(tau), level)
 
 
 def clip(x, level):

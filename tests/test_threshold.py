@@ -250,6 +250,46 @@ def test_soft_is_prox_of_l1_and_complex_keeps_phase():
     np.testing.assert_allclose(T.soft(z, 1.0), [(3 + 4j) * 4 / 5, 0])
 
 
+@settings(max_examples=60, deadline=None)
+@given(dtype=FLOATS, shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5), data=st.data())
+def test_array_tau_is_the_scalar_kernel_slice_by_slice(dtype, shape, data):
+    # one threshold per slice (a channel, a signal) in one call: bit for bit the kernel's
+    # scalar call on each slice, level and all
+    x = data.draw(hnp.arrays(np.float64, shape, elements=st.one_of(
+        st.integers(-3, 3).map(float), st.floats(-1e3, 1e3, allow_nan=False, width=32)))).astype(dtype)
+    keep = data.draw(st.lists(st.booleans(), min_size=len(shape), max_size=len(shape)))
+    tau_shape = tuple(n if kept else 1 for n, kept in zip(shape, keep))
+    tau = data.draw(hnp.arrays(np.float64, tau_shape, elements=st.one_of(
+        st.integers(0, 3).map(float), st.floats(0, 1e3, width=64))))
+    level = data.draw(st.sampled_from([None, 0.7, 2.0]))
+    full = np.broadcast_to(tau, shape)
+    for name, f in (("soft", lambda v, t: T.soft(v, t, level=level)),
+                    ("relu", lambda v, t: T.shifted_relu(v, t, level=level)), ("hard", T.hard_tau)):
+        out = f(x, tau)
+        assert out.dtype == dtype and out.shape == shape
+        expected = np.array([f(np.array([v]), float(t))[0] for v, t in zip(x.ravel(), full.ravel())],
+                            dtype).reshape(shape)
+        np.testing.assert_array_equal(out, expected, err_msg=name)
+
+
+def test_array_tau_bad_input_is_named():
+    x = np.ones((2, 3, 4))
+    with pytest.raises(ValueError, match=r"tau has shape \(2, 3, 2\).*\(2, 3, 4\)"):
+        T.soft(x, np.ones((2, 3, 2)))
+    with pytest.raises(ValueError, match="tau has shape"):
+        T.hard_tau(x[0], np.ones((2, 3, 1)))  # would enlarge x
+    with pytest.raises(ValueError, match="tau must be finite and >= 0"):
+        T.shifted_relu(x, np.array([[[-1.0]]]))
+    with pytest.raises(ValueError, match="tau must be finite and >= 0"):
+        T.hard_tau(x, np.full((3, 1), np.nan))
+    with pytest.raises(TypeError, match="tau must be a real number"):
+        T.soft(x, np.array(["a"]))
+    bad = x.copy()
+    bad[1, 2, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        T.hard_tau(bad, np.ones((2, 1, 1)))
+
+
 def test_tau_for_density_and_hard_tau():
     x = np.array([0.1, -4.0, 2.0, 3.0, -1.0])
     tau = T.tau_for_density(x, 0.4)  # keep 2 of 5
