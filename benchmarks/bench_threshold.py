@@ -7,7 +7,7 @@ Run:  python benchmarks/bench_threshold.py [--max-exp 7] [--crossover] [--no-fjl
    against the best plain-NumPy ways: ``np.partition`` of ``|x|`` then a
    mask, and ``np.argpartition`` then a scatter (all three give the same
    values, checked).  Target (issue 9): never slower than ``np.argpartition``
-   at any size, 4-5x it at 10^7.  ``top_k_mask`` too.
+   at any size, at least 5x it at 10^7.  ``top_k_mask`` too.
 2. ``--crossover``: the selection kernel's two paths alone, the exact one
    (the whole vector as the sample) and the sampled bracket, for
    n = 512 .. 65536, which sets ``cs.threshold._SAMPLED_MIN``.
@@ -18,31 +18,33 @@ Run:  python benchmarks/bench_threshold.py [--max-exp 7] [--crossover] [--no-fjl
 Each ratio is measured in one process, the methods timed in turn, the median
 of several repeats (the machine is shared: read ratios, not seconds).
 
-Measured (2 shared cores, load 0.6-1.2; ``--no-fjlt``, three runs of the
-kernels with one signature for both precisions against two runs of the
-previous per-precision kernels, commit 261141e, in a worktree): speed-up
-over ``np.argpartition``, lowest and highest run.
+Measured (2 shared cores, idle otherwise; ``--no-fjlt``): speed-up over
+``np.argpartition``.  "before": one run of the previous stop's kernels
+(commit 2b5abe8, one signature for both precisions; this script's older
+warm-up of one call); "now": the lowest and highest of two runs, with
+threads sharing the pass from 2^20 entries and the pass's flags bytes read
+eight at a time as one word (they were int64 words):
 
 =========  ===========  ===========  ===========  ===========
-n          f64 before   f64 after    f32 before   f32 after
+n          f64 before   f64 now      f32 before   f32 now
 =========  ===========  ===========  ===========  ===========
-10^2       1.28-1.39    1.30-1.41    1.49-1.55    1.15-1.37
-10^3       1.67-2.16    1.26-1.47    1.46-1.84    1.23-1.42
-4096       1.38-1.43    1.21-1.23    1.49-1.57    1.06-1.16
-10^4       1.20-1.33    1.16-1.23    1.37-1.39    1.32-1.40
-3 10^4     1.76-1.79    1.52-1.67    1.26-1.31    1.04-1.18
-10^5       1.96         1.79-1.83    1.53-1.54    1.44-1.50
-10^6       2.65-3.69    3.09-3.34    3.15-4.08    2.97-3.28
-10^7       5.22-5.40    4.64-4.75    4.35-4.49    4.00-4.71
+10^2       1.28         1.27-1.40    1.30         1.28-1.30
+10^3       1.33         1.39-1.43    1.22         1.23-1.27
+4096       1.16         1.29-1.36    1.06         1.17
+10^4       1.28         1.44-1.54    1.44         1.52-1.59
+3 10^4     1.71         1.98-2.05    1.22         1.39-1.42
+10^5       1.97         2.28-2.35    1.42         1.69-1.78
+10^6       2.40         2.78         2.75         3.50-3.61
+10^7       4.27         5.95-6.13    3.81         5.30-5.34
 =========  ===========  ===========  ===========  ===========
 
-The one-signature kernel is never slower than ``np.argpartition``, but has
-less margin than the old per-precision kernels from 10^3 to 3 10^4 entries
-in float32 (its keys are int64 for both precisions, half the SIMD width of
-the old uint32 float32 loop); the price of compiling in 2.2-3.1 s instead of
-5.2-6.2 s (``bench_compile.py``).  ``--crossover`` (one run): the sampled
-path is 1.03-1.07x the exact one at 1024 entries, 1.31-1.33x at 2048,
-1.45x at 4096, 2.2-2.3x at 65536; hence ``_SAMPLED_MIN = 2048``.
+Never slower than ``np.argpartition``.  At 10^7 (two threads on two cores)
+the pass runs at about the speed of copying the array (a fresh output's
+page faults included), and the first five calls on that much fresh memory
+are 3-4x slower for NumPy and cs alike (hence the longer warm-up there).
+``--crossover`` (one run, previous stop): the sampled path is 1.03-1.07x the
+exact one at 1024 entries, 1.31-1.33x at 2048, 1.45x at 4096, 2.2-2.3x at
+65536; hence ``_SAMPLED_MIN = 2048``.
 """
 
 import argparse

@@ -165,6 +165,10 @@ def select(x32, x64, k, n_sample, lo, hi, capacity, n_bins, work, out32, out64):
     keys = capacity  # work[:capacity] holds the candidates' indices, work[keys:] their keys
     hist = 2 * capacity
     flags = hist + n_bins
+    # the flags are bytes (one store of a byte, not of 8, per entry), read eight at a time
+    # as the words of work[flags:]
+    flag_bytes = work.view(np.uint8)
+    u_fbyte = np.uint64(8 * flags)
     if n_sample > 0:
         step = n // n_sample
         for j in range(n_sample):
@@ -199,7 +203,7 @@ def select(x32, x64, k, n_sample, lo, hi, capacity, n_bins, work, out32, out64):
                 above += keep
                 bad |= v >= _INF64
                 f = (v >= lo) & (v <= hi)
-                work[u_flags + (i - u_start)] = f
+                flag_bytes[u_fbyte + (i - u_start)] = f
                 inside += f
         else:
             for i in range(u_start, np.uint64(stop)):
@@ -209,23 +213,23 @@ def select(x32, x64, k, n_sample, lo, hi, capacity, n_bins, work, out32, out64):
                 above += keep
                 bad |= v >= _INF32
                 f = (v >= lo) & (v <= hi)
-                work[u_flags + (i - u_start)] = f
+                flag_bytes[u_fbyte + (i - u_start)] = f
                 inside += f
         if bad:
             return -1
         if inside:
             if n_cand + inside > capacity:
                 return 1
-            u_stop = u_flags + np.uint64(stop - start)
+            u_stop = u_fbyte + np.uint64(stop - start)
             for j in range(u_stop, u_stop + np.uint64(8)):
-                work[j] = 0
-            for w in range(u_flags, u_stop, 8):
-                # eight flags at once: most groups hold no candidate
-                if (work[w] | work[w + 1] | work[w + 2] | work[w + 3]
-                        | work[w + 4] | work[w + 5] | work[w + 6] | work[w + 7]):
-                    for j in range(w, w + 8):
-                        if work[j]:
-                            i = start + np.int64(j - u_flags)
+                flag_bytes[j] = 0
+            for w in range(u_flags, u_flags + np.uint64((stop - start + 7) // 8)):
+                # eight flags in one word: most words hold no candidate
+                if work[w]:
+                    b0 = np.uint64(8) * w
+                    for j in range(b0, b0 + np.uint64(8)):
+                        if flag_bytes[j]:
+                            i = start + np.int64(j - u_fbyte)
                             work[n_cand] = i
                             work[keys + n_cand] = (x64[i] & _MASK64) if wide else (x32[i] & _MASK32)
                             n_cand += 1
