@@ -34,6 +34,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import math
+import os
 import time
 from typing import NamedTuple
 
@@ -67,7 +68,7 @@ _FLAGS = _kernels._BLOCK + 8
 # (the pass is bound by memory bandwidth), and none when NUMBA_NUM_THREADS is 1.
 _THREADED_MIN = 1 << 20
 _MAX_THREADS = 4
-_POOL = None
+_POOL = None  # (pid, executor)
 
 
 def _bracket(n, k):
@@ -185,10 +186,12 @@ def _threads():
 
 
 def _pool(n_threads):
+    """The selection's thread pool, made on first use, again with more threads, and
+    again in a forked child (which inherits the pool but none of its threads)."""
     global _POOL
-    if _POOL is None or _POOL._max_workers < n_threads:
-        _POOL = concurrent.futures.ThreadPoolExecutor(n_threads, thread_name_prefix="cs-select")
-    return _POOL
+    if _POOL is None or _POOL[0] != os.getpid() or _POOL[1]._max_workers < n_threads:
+        _POOL = (os.getpid(), concurrent.futures.ThreadPoolExecutor(n_threads, thread_name_prefix="cs-select"))
+    return _POOL[1]
 
 
 def _flat_into_threaded(flat, k, out, n_threads):

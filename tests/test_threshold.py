@@ -107,6 +107,30 @@ def test_hard_threaded_pass_reports_nan_in_any_chunk(monkeypatch, where):
             T.hard(x.astype(np.float32), 100)
 
 
+def _count_kept(x, k, queue):
+    queue.put(int(np.count_nonzero(T.hard(x, k))))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_threaded_pass_works_in_a_forked_child(monkeypatch):
+    # a child forked after the parent's pool started inherits the pool without its threads:
+    # it must make its own, not wait forever (phase-transition workers fork like this)
+    import multiprocessing
+
+    monkeypatch.setattr(T, "_THREADED_MIN", 4096)
+    monkeypatch.setattr(T, "_threads", lambda: 2)
+    x = np.random.default_rng(0).standard_normal(50_000)
+    assert np.count_nonzero(T.hard(x, 100)) == 100  # the parent's pool
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_count_kept, args=(x, 100, queue))
+    child.start()
+    child.join(60)
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0 and queue.get(timeout=5) == 100
+
+
 def test_threads_follow_numba_thread_count(monkeypatch):
     import numba
 
