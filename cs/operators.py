@@ -230,6 +230,26 @@ class MeasurementOperator(LinearOperator):
                 f"p={self.n_measurements}, dtype={self.dtype}>")
 
 
+#: Tiles of the Fortran-ordered copy (see :func:`_fortran_copy`).
+_TILE = 128
+
+
+def _fortran_copy(matrix):
+    """A Fortran-ordered copy of a 2-D array, made tile by tile.
+
+    ``np.asfortranarray`` on a C-ordered matrix walks one of the two arrays
+    with a stride of a whole row: 80 ms for 2048 x 4096 in float64 (13
+    forward-adjoint pairs).  Copying 128 x 128 tiles, each read and written
+    within the cache, takes 38 ms (33 against 72 ms in float32).
+    """
+    out = np.empty(matrix.shape, matrix.dtype, order="F")
+    rows, cols = matrix.shape
+    for j in range(0, cols, _TILE):
+        for i in range(0, rows, _TILE):
+            out[i:i + _TILE, j:j + _TILE] = matrix[i:i + _TILE, j:j + _TILE]
+    return out
+
+
 def _check_dense_fits(p, size, dtype, what):
     check_memory(p * size, dtype, f"a dense {what} operator of {p} x {size}",
                  hint="; use a fast operator (fjlt, subsampled_dct, entry_sampling, sparse_expander)")
@@ -244,8 +264,9 @@ class DenseOperator(MeasurementOperator):
     Fortran-ordered, row by row (a gather) when it is C-ordered.  With
     ``layout="fortran"`` (the default) a C-ordered matrix is copied once into
     Fortran order, costing one more ``p x N`` array (64 MB for 2048 x 4096 in
-    float64) and making those products 5-8x cheaper than the row gather;
-    ``layout="keep"`` uses the caller's array as it is, with no copy.
+    float64) and the time of six forward-adjoint pairs (38 ms there, copied
+    tile by tile), and making those products 5-8x cheaper than the row
+    gather; ``layout="keep"`` uses the caller's array as it is, with no copy.
     """
 
     def __init__(self, matrix, input_shape=None, *, layout="fortran", _finite=False):
@@ -259,7 +280,7 @@ class DenseOperator(MeasurementOperator):
             # one copy of p x N entries buys restricted products that read k columns in place
             check_memory(matrix.size, matrix.dtype, f"a Fortran-ordered copy of the {matrix.shape[0]} x "
                          f"{matrix.shape[1]} matrix A", hint="; pass layout='keep' to use it as it is")
-            matrix = np.asfortranarray(matrix)
+            matrix = _fortran_copy(matrix)
         input_shape = (matrix.shape[1],) if input_shape is None else _check_shape(input_shape)
         if math.prod(input_shape) != matrix.shape[1]:
             raise ValueError(f"input_shape {input_shape} has {math.prod(input_shape)} entries but the "

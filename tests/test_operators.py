@@ -74,6 +74,20 @@ def test_dct_entry_point_is_scipys_bit_for_bit(dtype, n):
                                rtol=1e-5 if dtype == np.float32 else 1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128])
+@pytest.mark.parametrize("shape", [(1, 1), (3, 300), (300, 3), (129, 257)])
+def test_fortran_copy_is_asfortranarray(dtype, shape):
+    # the tiled copy a C-ordered matrix gets (tiles of 128 and their ragged ends), also from a strided view
+    rng = np.random.default_rng(shape[0])
+    M = rng.standard_normal((shape[0], 2 * shape[1])).astype(dtype)
+    for source in (M[:, :shape[1]], M[:, ::2], np.ascontiguousarray(M[:, :shape[1]])):
+        copy = ops._fortran_copy(source)
+        assert copy.flags.f_contiguous and copy.dtype == dtype
+        np.testing.assert_array_equal(copy, source)
+    A = ops.DenseOperator(np.ascontiguousarray(M))
+    assert A.matrix.flags.f_contiguous and np.array_equal(A.matrix, M)
+
+
 def test_fjlt_restricted_product_is_the_full_product():
     A = ops.fjlt(300, (1000,), rng=4)
     rng = np.random.default_rng(5)
