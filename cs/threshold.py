@@ -68,7 +68,7 @@ _FLAGS = _kernels._BLOCK + 8
 # (the pass is bound by memory bandwidth), and none when NUMBA_NUM_THREADS is 1.
 _THREADED_MIN = 1 << 20
 _MAX_THREADS = 4
-_POOL = None  # (pid, executor)
+_POOL = None  # (pid, threads, executor)
 
 
 def _bracket(n, k):
@@ -189,9 +189,10 @@ def _pool(n_threads):
     """The selection's thread pool, made on first use, again with more threads, and
     again in a forked child (which inherits the pool but none of its threads)."""
     global _POOL
-    if _POOL is None or _POOL[0] != os.getpid() or _POOL[1]._max_workers < n_threads:
-        _POOL = (os.getpid(), concurrent.futures.ThreadPoolExecutor(n_threads, thread_name_prefix="cs-select"))
-    return _POOL[1]
+    if _POOL is None or _POOL[0] != os.getpid() or _POOL[1] < n_threads:
+        _POOL = (os.getpid(), n_threads,
+                 concurrent.futures.ThreadPoolExecutor(n_threads, thread_name_prefix="cs-select"))
+    return _POOL[2]
 
 
 def _flat_into_threaded(flat, k, out, n_threads):
@@ -384,7 +385,9 @@ def tau_for_density(x, density):
 
 def _elementwise(mode, x, tau, level=np.inf):
     """Soft, shifted-ReLU or hard thresholds (``_kernels.SOFT``, ``RELU``, ``HARD``) of a real
-    ``x`` through the one elementwise kernel; ``tau`` a checked number or an array."""
+    ``x`` through the one elementwise kernel; ``tau`` a number or an array (checked here)."""
+    if not _is_array_tau(tau):
+        tau = _check_tau(tau)
     x = check_array(x, "x", allow_complex=False)
     flat = np.ascontiguousarray(x).reshape(-1)
     out = np.empty_like(flat)
@@ -420,7 +423,7 @@ def _tau_array(tau, x):
     if not fits:
         raise ValueError(f"tau has shape {tau.shape}, which does not broadcast to x's shape {x.shape} "
                          "(give one threshold, or e.g. shape (B, m, 1, 1) for one per signal and channel)")
-    return tau.astype(x.dtype.type if x.dtype.kind == "f" else np.float64)
+    return tau.astype(x.dtype)
 
 
 def _tau_rows(tau, x):
@@ -488,7 +491,7 @@ def soft(x, tau, *, level=None):
     """
     level = _check_level(level)
     if _is_array_tau(tau) or not np.iscomplexobj(x):
-        return _elementwise(_kernels.SOFT, x, tau if _is_array_tau(tau) else _check_tau(tau), level)
+        return _elementwise(_kernels.SOFT, x, tau, level)
     tau = _check_tau(tau)
     x = check_array(x, "x")
     mag = np.abs(x)
@@ -503,8 +506,7 @@ def shifted_relu(x, tau, *, level=None):
     shifted ReLU of Price et al. (ICLR 2024).  ``tau`` may be an array that
     broadcasts to ``x``'s shape (see :func:`soft`).
     """
-    level = _check_level(level)
-    return _elementwise(_kernels.RELU, x, tau if _is_array_tau(tau) else _check_tau(tau), level)
+    return _elementwise(_kernels.RELU, x, tau, _check_level(level))
 
 
 def clip(x, level):
