@@ -31,17 +31,14 @@ neural network initialization with sparsity inducing activations", ICLR 2024.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import math
-import os
 import time
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
-from . import _kernels
+from . import _kernels, _parallel
 from ._validation import (as_rng, check_array, check_axis, check_choice, check_dtype,
                           check_int, check_real, is_all_finite)
 
@@ -64,11 +61,8 @@ _WIDE_HIST_MIN = 1 << 11
 # the flags of one block of the bracket pass, at the end of the kernel's work space
 _FLAGS = _kernels._BLOCK + 8
 # From this size threads share the pass of a selection over the whole array (each on a
-# chunk); measured with benchmarks/bench_threshold.py.  At most _MAX_THREADS of them
-# (the pass is bound by memory bandwidth), and none when NUMBA_NUM_THREADS is 1.
+# chunk; cs._parallel says how many); measured with benchmarks/bench_threshold.py.
 _THREADED_MIN = 1 << 20
-_MAX_THREADS = 4
-_POOL = None  # (pid, threads, executor)
 
 
 def _bracket(n, k):
@@ -179,22 +173,6 @@ def _bits(flat, out):
     return flat.view(np.int32), _kernels._EMPTY64, out.view(np.int32), _kernels._EMPTY64
 
 
-def _threads():
-    """How many threads share the pass over a long vector: numba's thread count
-    (``NUMBA_NUM_THREADS``, the CPUs by default), at most :data:`_MAX_THREADS`."""
-    return max(1, min(numba.config.NUMBA_NUM_THREADS, _MAX_THREADS))
-
-
-def _pool(n_threads):
-    """The selection's thread pool, made on first use, again with more threads, and
-    again in a forked child (which inherits the pool but none of its threads)."""
-    global _POOL
-    if _POOL is None or _POOL[0] != os.getpid() or _POOL[1] < n_threads:
-        _POOL = (os.getpid(), n_threads,
-                 concurrent.futures.ThreadPoolExecutor(n_threads, thread_name_prefix="cs-select"))
-    return _POOL[2]
-
-
 def _flat_into_threaded(flat, k, out, n_threads):
     """:func:`_flat_into` for long vectors, its pass split among threads; ``None`` when a
     chunk's bracket overflowed (heavy ties) and the caller must run the whole selection.
@@ -226,9 +204,7 @@ def _flat_into_threaded(flat, k, out, n_threads):
                                  out32[a:b], out64[a:b])
         return status, work
 
-    # the calling thread takes the first chunk (a pool thread would start it 1-4 ms late)
-    futures = [_pool(n_threads - 1).submit(chunk, t) for t in range(1, n_threads)]
-    results = [chunk(0)] + [f.result() for f in futures]
+    results = _parallel.run(chunk, n_threads)
     if any(status == -1 for status, _ in results):
         return -1
     if any(status == 1 for status, _ in results):
@@ -253,7 +229,7 @@ def _flat_into(flat, k, out, threads=True):
     """Top-k of the float32/float64 1-D C-contiguous ``flat`` (0 < k < size) into ``out``; the status."""
     n = flat.size
     if threads and n >= _THREADED_MIN:
-        n_threads = _threads()
+        n_threads = _parallel.threads()
         if n_threads > 1:
             status = _flat_into_threaded(flat, k, out, n_threads)
             if status is not None:

@@ -88,6 +88,19 @@ def test_fortran_copy_is_asfortranarray(dtype, shape):
     assert A.matrix.flags.f_contiguous and np.array_equal(A.matrix, M)
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_fortran_copy_shared_among_threads(monkeypatch, threads):
+    from cs import _parallel
+
+    monkeypatch.setattr(ops, "_THREADED_COPY_MIN", 1)
+    monkeypatch.setattr(_parallel, "threads", lambda: threads)
+    M = np.random.default_rng(threads).standard_normal((300, 1000))
+    for source in (M, M[:, :517], M[::3, 1::2]):  # ragged tiles at the chunks' ends
+        copy = ops._fortran_copy(source)
+        assert copy.flags.f_contiguous
+        np.testing.assert_array_equal(copy, source)
+
+
 def test_fjlt_restricted_product_is_the_full_product():
     A = ops.fjlt(300, (1000,), rng=4)
     rng = np.random.default_rng(5)

@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from cs import _parallel
 from cs import threshold as T
 
 import naive
@@ -80,7 +81,7 @@ def test_hard_threaded_pass_matches_reference(monkeypatch, threads, n):
     # small here); the merge of the chunks' candidates keeps ties lowest index first, even
     # across a chunk boundary, and the misses (ties, far clusters) fall back whole
     monkeypatch.setattr(T, "_THREADED_MIN", 4096)
-    monkeypatch.setattr(T, "_threads", lambda: threads)
+    monkeypatch.setattr(_parallel, "threads", lambda: threads)
     rng = np.random.default_rng(n + threads)
     patterns = _patterns(n, rng)
     patterns["ties across chunks"] = np.where(np.arange(n) % 7 == 0, 5.0, rng.random(n))
@@ -97,7 +98,7 @@ def test_hard_threaded_pass_matches_reference(monkeypatch, threads, n):
 @pytest.mark.parametrize("where", [0, 10_000, 40_000 - 1])
 def test_hard_threaded_pass_reports_nan_in_any_chunk(monkeypatch, where):
     monkeypatch.setattr(T, "_THREADED_MIN", 4096)
-    monkeypatch.setattr(T, "_threads", lambda: 2)
+    monkeypatch.setattr(_parallel, "threads", lambda: 2)
     x = np.random.default_rng(0).standard_normal(40_000)
     for bad in (np.nan, -np.inf):
         x[where] = bad
@@ -118,7 +119,7 @@ def test_threaded_pass_works_in_a_forked_child(monkeypatch):
     import multiprocessing
 
     monkeypatch.setattr(T, "_THREADED_MIN", 4096)
-    monkeypatch.setattr(T, "_threads", lambda: 2)
+    monkeypatch.setattr(_parallel, "threads", lambda: 2)
     x = np.random.default_rng(0).standard_normal(50_000)
     assert np.count_nonzero(T.hard(x, 100)) == 100  # the parent's pool
     context = multiprocessing.get_context("fork")
@@ -135,9 +136,9 @@ def test_threads_follow_numba_thread_count(monkeypatch):
     import numba
 
     monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 1)
-    assert T._threads() == 1  # NUMBA_NUM_THREADS=1: the selection stays in the calling thread
+    assert _parallel.threads() == 1  # NUMBA_NUM_THREADS=1: every pass stays in the calling thread
     monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 64)
-    assert T._threads() == T._MAX_THREADS
+    assert _parallel.threads() == _parallel.MAX_THREADS
 
 
 @settings(max_examples=100, deadline=None)
