@@ -23,23 +23,29 @@ Measured (2 shared cores, idle otherwise; ``--no-fjlt``): speed-up over
 ``np.argpartition``.  "before": one run of the previous stop's kernels
 (commit 2b5abe8, one signature for both precisions; this script's older
 warm-up of one call); "now": the lowest and highest of two runs, with
-threads sharing the pass from 2^20 entries and the pass's flags bytes read
-eight at a time as one word (they were int64 words):
+threads sharing the pass from 2^20 entries, the pass's flags bytes read
+eight at a time as one word (they were int64 words), the exact selection
+(below 2048 entries) one pass after the k-th key where it was the bracket
+pass, ``hard``'s 1-D call going straight to the kernels, and the bracket's
+arithmetic cached:
 
 =========  ===========  ===========  ===========  ===========
 n          f64 before   f64 now      f32 before   f32 now
 =========  ===========  ===========  ===========  ===========
-10^2       1.28         1.27-1.40    1.30         1.28-1.30
-10^3       1.33         1.39-1.43    1.22         1.23-1.27
-4096       1.16         1.29-1.36    1.06         1.17
-10^4       1.28         1.44-1.54    1.44         1.52-1.59
-3 10^4     1.71         1.98-2.05    1.22         1.39-1.42
-10^5       1.97         2.28-2.35    1.42         1.69-1.78
-10^6       2.40         2.78         2.75         3.50-3.61
-10^7       4.27         5.95-6.13    3.81         5.30-5.34
+10^2       1.28         1.64-1.65    1.30         1.64-1.66
+10^3       1.33         1.77-1.99    1.22         1.54-1.80
+4096       1.16         1.47-1.49    1.06         1.31-1.41
+10^4       1.28         1.55-1.63    1.44         1.72-1.75
+3 10^4     1.71         2.01-2.13    1.22         1.37-1.43
+10^5       1.97         2.38-2.45    1.42         1.64-1.70
+10^6       2.40         3.08-3.58    2.75         3.26-3.41
+10^7       4.27         5.63-6.25    3.81         5.46-5.93
 10^8                    7.14                      7.37
 =========  ===========  ===========  ===========  ===========
 
+Against the ``np.partition`` idiom (``vs part``) the lowest is 1.26 in
+float64 and 1.10 in float32 (10^3 entries), where it was 0.87-0.95 at 10^3
+and 0.98-1.0 at 4096 in float32 before.
 Never slower than ``np.argpartition``.  At 10^7 (two threads on two cores)
 the pass runs at about the speed of copying the array (a fresh output's
 page faults included), and the first five calls on that much fresh memory

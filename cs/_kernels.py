@@ -169,6 +169,36 @@ def select(x32, x64, k, n_sample, lo, hi, capacity, n_bins, work, out32, out64):
     # as the words of work[flags:]
     flag_bytes = work.view(np.uint8)
     u_fbyte = np.uint64(8 * flags)
+    if n_sample == n and lo == hi and k > 0:
+        # the exact selection (the whole vector is the sample): the k-th largest key t and
+        # the count above it, then one pass keeps what exceeds t and the first ties
+        for j in range(np.uint64(n)):
+            work[np.uint64(keys) + j] = (x64[j] & _MASK64) if wide else (x32[j] & _MASK32)
+        t, n_above = _kth_key(work, keys, n, lo, hist, n_bins)
+        bad = False
+        if wide:
+            for i in range(np.uint64(n)):
+                v = x64[i] & _MASK64
+                out64[i] = x64[i] if v > t else 0
+                bad |= v >= _INF64
+        else:
+            for i in range(np.uint64(n)):
+                v = x32[i] & _MASK32
+                out32[i] = x32[i] if v > t else 0
+                bad |= v >= _INF32
+        if bad:
+            return -1
+        ties = k - n_above
+        i = 0
+        while ties > 0:
+            if ((x64[i] & _MASK64) if wide else (x32[i] & _MASK32)) == t:
+                if wide:
+                    out64[i] = x64[i]
+                else:
+                    out32[i] = x32[i]
+                ties -= 1
+            i += 1
+        return 0
     if n_sample > 0:
         step = n // n_sample
         for j in range(n_sample):
