@@ -27,15 +27,20 @@ Times are medians of ``--repeat`` solves (wall clock, one BLAS thread).
 Section 0 times the support-restricted products alone (the kernels of
 ``cs._kernels``) against the dense floor.
 
-Measured 2026-12-02 (shared 2-core machine, load about 1; per iteration /
-floor): 1. NIHT on the C-ordered matrix 1.00 (Fortran copy 0.75, scikit-learn
-OMP 0.56 a step but 410 steps, spgl1 1.27); 2. FJLT n = 4096: 0.23 ms an
-iteration, 4.3x the DCT pair (the safeguard 6.5x, a bare NumPy NIHT loop
-2.9x, spgl1 10.7x) -- at this size Python, not the transforms, sets the
-pace; at n = 2^18 2.1x (the bare loop 2.5-2.7x): NIHT needs three
-transforms an iteration, 1.5 pairs; 3. L+S FJLT: NIHT 1.10, NAHT 1.73;
-4. L+S 5000 x 10000 Gaussian: NIHT 1.29, NAHT 1.80 (NAHT's two gradient
-steps need two adjoints and two full forwards an iteration: two pairs).
+Measured 2026-12-02, this stop (2 cores, load about 1; per iteration /
+floor, three runs): 1. NIHT on the C-ordered matrix 0.85-1.05 (Fortran copy
+0.68-0.77; the tiled, threaded copy into Fortran order is the rest),
+scikit-learn OMP 0.63-0.70 a step but 410 steps, spgl1 1.23-1.36; 2. FJLT
+n = 4096: 0.18-0.20 ms an iteration, 3.6-3.9x the DCT pair (the safeguard
+5.4-6.3x, a bare NumPy NIHT loop 2.5-3.1x, spgl1 9.5-10.0x) -- Python, not
+the transforms, sets the pace at this size (``study_fjlt_floor.py``); at
+n = 2^18 2.0-2.2x, the bare loop 2.0-2.1x; 3. L+S FJLT: NIHT 1.03-1.07,
+NAHT 1.42-1.46; 4. L+S 5000 x 10000 Gaussian: NIHT 1.39-1.60, NAHT
+1.99-2.24 (the previous stop's code measured 1.72 and 2.51 in one run on
+this day against this stop's 1.73 and 2.64: the ratios move with the
+machine).  NAHT's two gradient steps need two adjoints and the L step two
+full forwards an iteration, each the input of the next: at least three
+passes over the matrix, 1.5 pairs, whatever products are reused.
 """
 
 import argparse
