@@ -36,9 +36,9 @@ n = 4096: 0.18-0.20 ms an iteration, 3.6-3.9x the DCT pair (the safeguard
 the transforms, sets the pace at this size (``study_fjlt_floor.py``); at
 n = 2^18 2.0-2.2x, the bare loop 2.0-2.1x; 3. L+S FJLT: NIHT 1.03-1.07,
 NAHT 1.42-1.46; 4. L+S 5000 x 10000 Gaussian: NIHT 1.39-1.60, NAHT
-1.99-2.24 (the previous stop's code measured 1.72 and 2.51 in one run on
-this day against this stop's 1.73 and 2.64: the ratios move with the
-machine).  NAHT's two gradient steps need two adjoints and the L step two
+1.99-2.24 (timed back to back against the operator pair alone, the
+previous stop's code gave 1.72 and 2.51 and this stop's 1.73 and 2.64: the
+ratios move with the machine, and were 1.29 and 1.80 at the last stop).  NAHT's two gradient steps need two adjoints and the L step two
 full forwards an iteration, each the input of the next: at least three
 passes over the matrix, 1.5 pairs, whatever products are reused.
 """
