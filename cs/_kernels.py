@@ -158,7 +158,11 @@ def select(x32, x64, k, n_sample, lo, hi, capacity, n_bins, work, out32, out64):
     exact threshold among the gathered entries comes from the bucket
     selection, whose count of larger keys sets how many of the entries
     equal to the threshold are kept, lowest index first.  One read and one
-    write of the data, against about ten passes for the NumPy idiom.
+    write of the data, against about ten passes for the NumPy idiom.  The
+    exact selection (every entry the sample, ``lo = hi``) needs no bracket:
+    the bucket selection gives the k-th largest key and the count above it,
+    and one pass keeps what exceeds it (then the first ties), without the
+    flags and the gather: 4.0 against 5.1 us at 1000 entries.
     """
     wide = x64.size > 0
     n = x64.size if wide else x32.size

@@ -31,6 +31,10 @@ def test_hard_flat_matches_reference(x, dtype, data):
     assert values.dtype == dtype
     np.testing.assert_array_equal(mask, ref_mask)
     np.testing.assert_array_equal(values, ref_values)
+    # the values alone of a 1-D array go straight to the kernels; a strided view does not
+    np.testing.assert_array_equal(T.hard(x, k), ref_values)
+    np.testing.assert_array_equal(T.hard(x[::2], min(k, x[::2].size)),
+                                  naive.keep_largest(x[::2], min(k, x[::2].size))[0])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
