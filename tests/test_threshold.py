@@ -112,6 +112,21 @@ def test_hard_threaded_pass_reports_nan_in_any_chunk(monkeypatch, where):
             T.hard(x.astype(np.float32), 100)
 
 
+def test_threaded_pass_from_concurrent_callers(monkeypatch):
+    # several user threads (a Dask worker's, say) selecting at once share the one pool:
+    # each runs its first chunk itself, so none waits on another's
+    import concurrent.futures
+
+    monkeypatch.setattr(T, "_THREADED_MIN", 4096)
+    monkeypatch.setattr(_parallel, "threads", lambda: 2)
+    rng = np.random.default_rng(7)
+    vectors = [rng.standard_normal(30_000).astype(dtype) for dtype in (np.float64, np.float32) * 4]
+    with concurrent.futures.ThreadPoolExecutor(8) as callers:
+        results = list(callers.map(lambda v: T.hard(v, 300), vectors))
+    for v, got in zip(vectors, results):
+        np.testing.assert_array_equal(got, naive.keep_largest(v, 300)[0])
+
+
 def _count_kept(x, k, queue):
     queue.put(int(np.count_nonzero(T.hard(x, k))))
 
