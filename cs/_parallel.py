@@ -23,11 +23,22 @@ import numba
 MAX_THREADS = 4
 
 _POOL = None  # (pid, threads, executor)
+_LIMIT = None  # set by limit()
 
 
 def threads():
-    """How many threads share a pass: ``NUMBA_NUM_THREADS``, at most :data:`MAX_THREADS`."""
-    return max(1, min(numba.config.NUMBA_NUM_THREADS, MAX_THREADS))
+    """How many threads share a pass: ``NUMBA_NUM_THREADS``, at most :data:`MAX_THREADS`
+    and at most what :func:`limit` set in this process."""
+    n = min(numba.config.NUMBA_NUM_THREADS, MAX_THREADS)
+    return max(1, n if _LIMIT is None else min(n, _LIMIT))
+
+
+def limit(n_threads):
+    """Share no pass among more than ``n_threads`` threads in this process.  The worker
+    processes of :func:`cs.experiments.run_study` call ``limit(1)``: the pool of workers
+    supplies the parallelism, one per core, as it does for BLAS."""
+    global _LIMIT
+    _LIMIT = max(1, int(n_threads))
 
 
 def _pool(n_threads):

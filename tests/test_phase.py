@@ -291,3 +291,35 @@ def test_l1_follows_the_donoho_tanner_curve_reduced(tmp_path):
     curve = transition_curve(run_study(study, tmp_path / "l1.sqlite", workers=2, progress=False))
     for row in curve:
         assert abs(row["rho_50"] - donoho_tanner_rho(row["delta"])) < 0.08, row
+
+
+def test_cells_are_made_once_per_study_and_not_pickled():
+    # every trial looks up its cell: the grid is built once per Study (85 ms for 60,000
+    # cells), callers get their own list, and the cache does not travel with a pickle
+    import pickle
+
+    from cs.experiments.phase import trial_problem
+
+    grid = [round(0.02 * i, 2) for i in range(1, 50)]
+    study = Study("ls", (10, 10), operator="fjlt", deltas=grid, rho_r=grid, rho_s=grid, trials=1)
+    cells = study.cells()
+    assert len(cells) == 49 * sum(1 for r in grid for s in grid if r + s <= 1 + 1e-9)
+    assert study._cells is study._cells and cells == list(study._cells)
+    cells.clear()  # the caller's list, not the cache
+    assert len(study.cells()) == len(study._cells) > 0
+    c = study.cells()[1234]
+    prob, _ = trial_problem(study, 1234, 0)  # through the cache: the cell's own sizes
+    assert prob.b.size == round(c.delta * 100) and prob.sparsity == round(c.rho_s * prob.b.size)
+    copy = pickle.loads(pickle.dumps(study))
+    assert len(pickle.dumps(study)) < 10_000 and copy == study and copy.cells() == study.cells()
+
+
+def test_worker_processes_keep_cs_passes_in_one_thread(monkeypatch):
+    from cs import _parallel
+    from cs.experiments.phase import _limit_threads
+
+    monkeypatch.setattr(_parallel, "_LIMIT", None)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(var, "2")
+    _limit_threads()
+    assert _parallel.threads() == 1
