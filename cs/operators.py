@@ -358,6 +358,10 @@ def _dense_random(kind, p, input_shape, rng, dtype):
     scale = dtype.type(1.0 / math.sqrt(p))
     # drawn as (N, p) and transposed: a Fortran-ordered p x N matrix whose
     # columns are contiguous, so products restricted to a support are cheap
+    if kind == "gaussian" and dtype == np.float64:
+        # scaled as drawn: the same numbers as standard_normal * scale, one pass fewer
+        # (a sixth of the draw, which is as long as a small phase-transition trial's solve)
+        return DenseOperator(rng.normal(0.0, scale, (size, p)).T, input_shape, _finite=True)
     if kind == "gaussian":
         matrix = rng.standard_normal((size, p), dtype=dtype).T
     else:

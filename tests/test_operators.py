@@ -114,6 +114,10 @@ def test_fjlt_restricted_product_is_the_full_product():
 def test_gaussian_and_rademacher_scaling():
     A = ops.gaussian(400, 500, rng=0)
     assert abs(A.matrix.var() - 1 / 400) < 0.02 / 400
+    # drawn scaled, but the same numbers as a standard normal draw times 1/sqrt(p)
+    expected = np.random.default_rng(0).standard_normal((500, 400)).T * np.float64(1 / np.sqrt(400))
+    np.testing.assert_array_equal(A.matrix, expected)
+    assert A.matrix.flags.f_contiguous
     B = ops.rademacher(100, 50, rng=0)
     np.testing.assert_allclose(np.abs(B.matrix), 0.1)
     assert ops.gaussian(10, 20, rng=3).matrix.tobytes() == ops.gaussian(10, 20, rng=3).matrix.tobytes()
