@@ -226,6 +226,15 @@ class MeasurementOperator(LinearOperator):
                              "measurements")
         return self._adjoint_at(y, self._support(support))
 
+    def restricted(self, support):
+        """The columns ``support`` (flat indices) of the operator, as a ``p x len(support)``
+        :class:`~scipy.sparse.linalg.LinearOperator` for iterative least squares (LSQR) on a
+        support; the support is checked once here, not on every product."""
+        support = self._support(support)
+        return LinearOperator((self.n_measurements, support.size), dtype=self.dtype,
+                              matvec=lambda v: self._forward_sparse(np.ravel(v), support),
+                              rmatvec=lambda y: self._adjoint_at(np.ravel(y), support))
+
     def _forward_sparse(self, values, support):
         x = np.zeros(self.input_size, dtype=np.result_type(self.dtype, values))
         x[support] = values

@@ -101,6 +101,25 @@ def test_fortran_copy_shared_among_threads(monkeypatch, threads):
         np.testing.assert_array_equal(copy, source)
 
 
+@pytest.mark.parametrize("make", [lambda: ops.gaussian(40, (10, 12), rng=1), lambda: ops.fjlt(40, 120, rng=1),
+                                  lambda: ops.sparse_expander(40, 120, rng=1),
+                                  lambda: ops.as_operator(np.random.default_rng(1).standard_normal((40, 120)),
+                                                          layout="keep")])
+def test_restricted_is_the_columns_of_the_matrix(make):
+    # the LinearOperator LSQR solves on (HTP, CoSaMP, SpaRCS): the support's columns, both ways
+    A = make()
+    M = A.todense()
+    M = M.toarray() if hasattr(M, "toarray") else np.asarray(M)
+    support = np.array([3, 7, 50, 119])
+    R = A.restricted(support)
+    assert R.shape == (40, 4)
+    v, y = np.arange(1.0, 5.0), np.linspace(-1, 1, 40)
+    np.testing.assert_allclose(R.matvec(v), M[:, support] @ v, atol=1e-12)
+    np.testing.assert_allclose(R.rmatvec(y), M[:, support].T @ y, atol=1e-12)
+    with pytest.raises(ValueError, match="support holds indices outside"):
+        A.restricted([0, 120])
+
+
 def test_fjlt_restricted_product_is_the_full_product():
     A = ops.fjlt(300, (1000,), rng=4)
     rng = np.random.default_rng(5)

@@ -59,7 +59,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse
 from scipy.linalg import LinAlgError, cho_factor, cho_solve, lstsq, solve_triangular
-from scipy.sparse.linalg import LinearOperator, lsqr
+from scipy.sparse.linalg import lsqr
 
 from .._validation import check_int, check_like, check_real, check_sparsity
 from ..operators import DenseOperator, SparseMatrixOperator, norm_squared
@@ -167,11 +167,7 @@ def _least_squares(A, b, where, warm, info=None, keep=None):
             return z
         # gelsy (pivoted QR) gives the minimum-norm solution, much faster than gelsd's SVD
         return lstsq(columns, b, lapack_driver="gelsy", check_finite=False)[0]
-    where = A._support(where)  # checked once, not on each of LSQR's products
-    restricted = LinearOperator((A.n_measurements, where.size), dtype=A.dtype,
-                                matvec=lambda v: A._forward_sparse(np.ravel(v), where),
-                                rmatvec=lambda y: A._adjoint_at(np.ravel(y), where))
-    return lsqr(restricted, b, atol=_LSQR_TOL, btol=_LSQR_TOL, x0=warm)[0]
+    return lsqr(A.restricted(where), b, atol=_LSQR_TOL, btol=_LSQR_TOL, x0=warm)[0]
 
 
 class _FitOnSupport:

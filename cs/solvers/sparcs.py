@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from scipy.sparse.linalg import LinearOperator, lsqr
+from scipy.sparse.linalg import lsqr
 
 from .. import threshold
 from .._validation import check_choice, check_int, check_rank, check_sparsity
@@ -134,10 +134,7 @@ def sparcs(A, b, *, rank, sparsity, atoms=2, tol=None, rate_tol=0.999, max_iter=
         if sparsity == 0:
             return zeros, it["support"]
         omega = np.union1d(threshold.support(P, min(atoms * sparsity, N)), it["support"])
-        columns = LinearOperator((p, omega.size), dtype=dtype,   # omega: sorted, in range
-                                 matvec=lambda z: A._forward_sparse(np.ravel(z), omega),
-                                 rmatvec=lambda y: A._adjoint_at(np.ravel(y), omega))
-        values = lsqr(columns, target, x0=it["S"].reshape(-1)[omega], atol=1e-14, btol=1e-14,
+        values = lsqr(A.restricted(omega), target, x0=it["S"].reshape(-1)[omega], atol=1e-14, btol=1e-14,
                       iter_lim=ls_max_iter)[0]
         B = np.zeros(N, dtype=dtype)
         B[omega] = values
