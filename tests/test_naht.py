@@ -1,6 +1,5 @@
 """NAHT's cost per iteration, counted in operator products, with a dense Gaussian operator."""
 
-import naive
 import numpy as np
 import pytest
 
@@ -89,24 +88,6 @@ def test_counting_changes_nothing_and_naht_recovers(gaussian_ls):
     assert calls["matvec"] == calls["rmatvec"] == 1 + 2 * res.n_iter
     # A(S) is updated from A(P_Omega G') while the support stays put, not measured
     assert 1 + res.n_iter <= calls["forward_sparse"] < 1 + 2 * res.n_iter
-
-
-@pytest.mark.parametrize("start", ["low_rank_first", "sparse_first", "rpca", "projection"])
-def test_naht_every_start_recovers_and_the_one_pass_starts_are_the_splits(start):
-    from cs.solvers import niht
-
-    # 50 x 50, r = 1, s = 62: sparse_first NAHT stalls on 3 of seeds 0-3 at rho_s = 0.1 (see naht's start)
-    prob = ls_problem((50, 50), 0.5, 0.05, 0.05, rng=2)
-    res = naht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity, start=start, rng=0)
-    assert res.converged and relative_error(res.X, prob.x) < 1e-6
-    assert relative_error(res.L, prob.L) < 1e-6 and np.count_nonzero(res.S) <= prob.sparsity
-    X0 = naive.ls_first_splits(prob).get(start)
-    if X0 is None:  # the robust PCA starts: NIHT's start of the same name, from the same seed
-        first = niht(prob.A, prob.b, rank=prob.rank, sparsity=prob.sparsity, start=start, max_iter=1,
-                     rng=0).history["residual"][0]
-    else:
-        first = np.linalg.norm(prob.b - prob.A.forward(X0)) / np.linalg.norm(prob.b)
-    assert res.history["residual"][0] == pytest.approx(first, rel=1e-6)
 
 
 def test_naht_default_start_is_low_rank_first_and_a_bad_start_is_named():
