@@ -149,8 +149,7 @@ class _Progress:
 
 
 def _solve_matrix(M, *, delta, rank, sparsity, solver, operator, tol, rate_tol, rate_window, max_iter, rng,
-                  progress,
-                  desc, init, seconds):
+                  progress, desc, init, seconds):
     """(L, S, SolveResult, p, s) for one pixels x frames matrix."""
     from .solvers import naht, niht
 
@@ -168,8 +167,7 @@ def _solve_matrix(M, *, delta, rank, sparsity, solver, operator, tol, rate_tol, 
         b = A.forward(M)
         seconds["measure"] = seconds.get("measure", 0.0) + time.perf_counter() - start
         kwargs = dict(rank=rank, sparsity=s, tol=tol, rate_tol=rate_tol, rate_window=rate_window,
-                      max_iter=max_iter, callback=bar,
-                      rng=rng)
+                      max_iter=max_iter, callback=bar, rng=rng)
         if solver == "niht" and init is not None:
             kwargs["init"] = init
         start = time.perf_counter()
